@@ -1,0 +1,384 @@
+//! Configuration: a JSON file in the shape of wpt's `config.json`, plus
+//! sandserve's own `limits` and `timeouts`. Every key has a default that
+//! serves; an unknown key or a bad value stops start-up with a message that
+//! names it and where it is.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+
+use crate::http::Limits;
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The host name browsers use for the main origin. Default: `localhost`.
+    pub browser_host: String,
+    /// The host to bind to when `bind_address` is true. Default: `browser_host`.
+    pub server_host: Option<String>,
+    /// Other host names by key, e.g. `{"alt": "not-web-platform.test"}`. Default: none.
+    pub alternate_hosts: BTreeMap<String, String>,
+    /// The directory served at `/`. Default: the command line's, else the current directory.
+    pub doc_root: Option<PathBuf>,
+    /// Ports per scheme: numbers or `"auto"`. Default: `{"http": [8000]}`.
+    pub ports: BTreeMap<String, Vec<PortSpec>>,
+    /// Bind to `server_host` (true) or to every interface (false). Default: true.
+    pub bind_address: bool,
+    /// Subdomain labels of the configured hosts. Default: none.
+    pub subdomains: Vec<String>,
+    /// Labels that must *not* resolve (for tests of failures). Default: none.
+    pub not_subdomains: Vec<String>,
+    /// TLS settings, as in wpt. Default: `{"type": "none"}`.
+    pub ssl: Ssl,
+    /// Extra mount points. Default: none.
+    pub aliases: Vec<Alias>,
+    /// Request size limits.
+    pub limits: Limits,
+    /// Connection timeouts.
+    pub timeouts: Timeouts,
+    /// wpt's start-up DNS probe; accepted for compatibility, not performed.
+    pub check_subdomains: bool,
+    /// Log level (`error`, `warn`, `info`, `debug`, `trace`). Default: `info`.
+    pub log_level: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            browser_host: "localhost".into(),
+            server_host: None,
+            alternate_hosts: BTreeMap::new(),
+            doc_root: None,
+            ports: BTreeMap::from([("http".to_string(), vec![PortSpec::Port(8000)])]),
+            bind_address: true,
+            subdomains: Vec::new(),
+            not_subdomains: Vec::new(),
+            ssl: Ssl::default(),
+            aliases: Vec::new(),
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+            check_subdomains: false,
+            log_level: None,
+        }
+    }
+}
+
+/// A port: a number, or `"auto"` for a free one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortSpec {
+    /// This port (0 means any free port, as `"auto"`).
+    Port(u16),
+    /// A free port chosen at start-up, never one on the Fetch bad-ports list.
+    Auto,
+}
+
+impl<'de> Deserialize<'de> for PortSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = PortSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a port number (0-65535) or \"auto\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PortSpec, E> {
+                u16::try_from(v)
+                    .map(PortSpec::Port)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PortSpec, E> {
+                u16::try_from(v)
+                    .map(PortSpec::Port)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PortSpec, E> {
+                match v {
+                    "auto" => Ok(PortSpec::Auto),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// The `ssl` key, as in wpt's configuration.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ssl {
+    /// `none`, `openssl` or `pregenerated`. Default: `none`.
+    #[serde(rename = "type")]
+    pub kind: SslKind,
+    /// wpt's CONNECT-then-TLS mode; accepted, not supported.
+    pub encrypt_after_connect: bool,
+    /// Options of the `openssl` type.
+    pub openssl: serde_json::Value,
+    /// Options of the `pregenerated` type.
+    pub pregenerated: serde_json::Value,
+    /// Options of the `none` type (there are none).
+    pub none: serde_json::Value,
+}
+
+/// How TLS certificates are obtained.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SslKind {
+    /// No TLS: https ports are dropped.
+    #[default]
+    None,
+    /// Generate a CA and a host certificate.
+    Openssl,
+    /// Use certificate files given in `pregenerated`.
+    Pregenerated,
+}
+
+/// A mount point: `url-path` served from `local-dir`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alias {
+    /// The URL path; ending in `/` mounts a directory tree, otherwise one file.
+    #[serde(rename = "url-path")]
+    pub url_path: String,
+    /// The local directory or file, relative to the configuration file.
+    #[serde(rename = "local-dir")]
+    pub local_dir: PathBuf,
+}
+
+/// Connection timeouts, in seconds.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timeouts {
+    /// Time allowed to receive a request head once its first byte has come,
+    /// and between two reads of a body. Default: 30.
+    pub header_read_secs: f64,
+    /// Time an idle connection is kept open waiting for the next request. Default: 75.
+    pub keep_alive_secs: f64,
+    /// On SIGINT/SIGTERM, time allowed for requests in flight to finish. Default: 30.
+    pub shutdown_grace_secs: f64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            header_read_secs: 30.0,
+            keep_alive_secs: 75.0,
+            shutdown_grace_secs: 30.0,
+        }
+    }
+}
+
+impl Timeouts {
+    /// The header read timeout.
+    pub fn header_read(&self) -> Duration {
+        Duration::from_secs_f64(self.header_read_secs)
+    }
+
+    /// The keep-alive idle timeout.
+    pub fn keep_alive(&self) -> Duration {
+        Duration::from_secs_f64(self.keep_alive_secs)
+    }
+
+    /// The shutdown grace period.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs_f64(self.shutdown_grace_secs)
+    }
+}
+
+/// The schemes a `ports` key may name.
+pub const SCHEMES: &[&str] = &[
+    "http",
+    "https",
+    "http-local",
+    "http-public",
+    "https-local",
+    "https-public",
+    "ws",
+    "wss",
+    "h2",
+    "http2",
+    "webtransport-h3",
+];
+
+/// A configuration that cannot be used.
+#[derive(Debug)]
+pub struct ConfigError {
+    /// Where: the file, or the command line.
+    pub source: String,
+    /// What is wrong, naming the key.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads a configuration file. Relative paths in it (`doc_root`, aliases)
+    /// are taken relative to the file's directory.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let source = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            source: source.clone(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let mut config = Config::from_json(&text, &source)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if let Some(root) = &config.doc_root {
+            config.doc_root = Some(base.join(root));
+        }
+        for alias in &mut config.aliases {
+            alias.local_dir = base.join(&alias.local_dir);
+        }
+        Ok(config)
+    }
+
+    /// Parses configuration JSON; `source` names it in errors.
+    pub fn from_json(text: &str, source: &str) -> Result<Config, ConfigError> {
+        let config: Config = serde_json::from_str(text).map_err(|e| ConfigError {
+            source: source.to_string(),
+            message: e.to_string(),
+        })?;
+        config.validate().map_err(|message| ConfigError {
+            source: source.to_string(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Checks what the types alone cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        for scheme in self.ports.keys() {
+            if !SCHEMES.contains(&scheme.as_str()) {
+                return Err(format!(
+                    "ports: unknown scheme {scheme:?} (known: {})",
+                    SCHEMES.join(", ")
+                ));
+            }
+        }
+        let mut seen = BTreeMap::new();
+        for (scheme, ports) in &self.ports {
+            for port in ports {
+                if let PortSpec::Port(p @ 1..) = port {
+                    if let Some(other) = seen.insert(*p, scheme) {
+                        return Err(format!(
+                            "ports: port {p} is given to both {other:?} and {scheme:?}"
+                        ));
+                    }
+                }
+            }
+        }
+        if self.browser_host.trim().is_empty() {
+            return Err("browser_host: must not be empty".into());
+        }
+        for (key, value) in [
+            ("timeouts.header_read_secs", self.timeouts.header_read_secs),
+            ("timeouts.keep_alive_secs", self.timeouts.keep_alive_secs),
+            ("timeouts.shutdown_grace_secs", self.timeouts.shutdown_grace_secs),
+        ] {
+            if !(value.is_finite() && value > 0.0 && value < 1e9) {
+                return Err(format!("{key}: must be a positive number of seconds, not {value}"));
+            }
+        }
+        let l = &self.limits;
+        for (key, value) in [
+            ("limits.max_request_line", l.max_request_line as u64),
+            ("limits.max_header_lines", l.max_header_lines as u64),
+            ("limits.max_header_bytes", l.max_header_bytes as u64),
+        ] {
+            if value == 0 {
+                return Err(format!("{key}: must be at least 1"));
+            }
+        }
+        if let Some(level) = &self.log_level {
+            if parse_level(level).is_none() {
+                return Err(format!(
+                    "log_level: {level:?} is not one of error, warn, info, debug, trace"
+                ));
+            }
+        }
+        for (i, alias) in self.aliases.iter().enumerate() {
+            if !alias.url_path.starts_with('/') {
+                return Err(format!(
+                    "aliases[{i}].url-path: {:?} must start with /",
+                    alias.url_path
+                ));
+            }
+        }
+        if self.ssl.encrypt_after_connect {
+            return Err("ssl.encrypt_after_connect: not supported".into());
+        }
+        Ok(())
+    }
+
+    /// The host listeners bind to.
+    pub fn bind_host(&self) -> &str {
+        if self.bind_address {
+            self.server_host.as_deref().unwrap_or(&self.browser_host)
+        } else {
+            "0.0.0.0"
+        }
+    }
+}
+
+/// Parses a log level name.
+pub fn parse_level(level: &str) -> Option<tracing::Level> {
+    match level.to_ascii_lowercase().as_str() {
+        "error" => Some(tracing::Level::ERROR),
+        "warn" | "warning" => Some(tracing::Level::WARN),
+        "info" => Some(tracing::Level::INFO),
+        "debug" => Some(tracing::Level::DEBUG),
+        "trace" => Some(tracing::Level::TRACE),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(json: &str) -> String {
+        Config::from_json(json, "test.json").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_serve() {
+        let c = Config::from_json("{}", "x").unwrap();
+        assert_eq!(c.ports["http"], [PortSpec::Port(8000)]);
+        assert_eq!(c.bind_host(), "localhost");
+    }
+
+    #[test]
+    fn wpt_shape_is_accepted() {
+        let c = Config::from_json(
+            r#"{"ports": {"http": [8000, "auto"], "https": [8443]}, "bind_address": false,
+                "browser_host": "web-platform.test", "alternate_hosts": {"alt": "not-web-platform.test"},
+                "check_subdomains": false, "ssl": {"type": "none"},
+                "aliases": [{"url-path": "/x/", "local-dir": "y"}]}"#,
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.ports["http"], [PortSpec::Port(8000), PortSpec::Auto]);
+        assert_eq!(c.bind_host(), "0.0.0.0");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        assert!(err(r#"{"colour": 1}"#).contains("unknown field `colour`"));
+        assert!(err(r#"{"ports": {"gopher": [70]}}"#).contains("unknown scheme \"gopher\""));
+        assert!(err(r#"{"ports": {"http": [70000]}}"#).contains("70000"));
+        assert!(err(r#"{"ports": {"http": ["any"]}}"#).contains("\"auto\""));
+        assert!(err(r#"{"ports": {"http": [80], "https": [80]}}"#).contains("port 80"));
+        assert!(err(r#"{"timeouts": {"keep_alive_secs": -1}}"#).contains("timeouts.keep_alive_secs"));
+        assert!(err(r#"{"limits": {"max_header_lines": 0}}"#).contains("limits.max_header_lines"));
+        assert!(err(r#"{"log_level": "loud"}"#).contains("log_level"));
+        assert!(err("{\n  \"ports\": 5\n}").contains("line 2"));
+    }
+}

@@ -1,0 +1,19 @@
+//! The HTTP/1.1 wire: parsing requests, modelling requests and responses, and
+//! writing responses byte for byte. Nothing here knows about files or handlers.
+
+pub mod chunked;
+pub mod date;
+pub mod headers;
+pub mod limits;
+pub mod parse;
+pub mod query;
+pub mod request;
+pub mod response;
+pub mod status;
+pub mod writer;
+
+pub use headers::Headers;
+pub use limits::Limits;
+pub use request::{Peer, Request, Scheme};
+pub use response::{Body, FileRange, Part, Response};
+pub use writer::{ResponseWriter, Wire};

@@ -1,0 +1,294 @@
+//! The byte-precise response writer: the only code that writes to a client.
+//!
+//! Two ways in. [`ResponseWriter::send`] serialises a whole [`Response`],
+//! adding `Date` and `Content-Length` where the handler left them out, in as
+//! few writes as it can. The step-by-step calls (`write_status`,
+//! `write_header`, `end_headers`, `write_content`, `write_raw`) give a handler
+//! full control: nothing is added, fixed or reordered, and every call has
+//! reached the socket when it returns, so a pause between two calls is a pause
+//! on the wire.
+
+use std::io;
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use super::date;
+use super::response::{Body, Part, Response};
+use super::status::reason_phrase;
+
+/// Size of the pieces a file is read and sent in.
+const FILE_CHUNK: usize = 64 * 1024;
+
+/// Bodies up to this size are sent in the same write as the head.
+const COALESCE_LIMIT: u64 = 16 * 1024;
+
+/// A byte stream to a client.
+pub trait Wire: AsyncWrite + Unpin + Send {}
+impl<T: AsyncWrite + Unpin + Send> Wire for T {}
+
+/// Where the writer is in the response it is writing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Nothing,
+    Headers,
+    Body,
+}
+
+/// Writes one response to a client, and remembers what it wrote so the
+/// connection knows whether the framing still holds afterwards.
+pub struct ResponseWriter<'a> {
+    io: &'a mut dyn Wire,
+    stage: Stage,
+    head_only: bool,
+    keep_alive_header: bool,
+    status: Option<u16>,
+    declared_length: Option<u64>,
+    content_written: u64,
+    raw_written: bool,
+    date_written: bool,
+    total_written: u64,
+}
+
+impl<'a> ResponseWriter<'a> {
+    /// A writer for one response. `head_only` suppresses content (a HEAD request);
+    /// `keep_alive_header` adds `Connection: keep-alive` to responses the server
+    /// serialises (for HTTP/1.0 clients that asked for it).
+    pub fn new(io: &'a mut dyn Wire, head_only: bool, keep_alive_header: bool) -> Self {
+        ResponseWriter {
+            io,
+            stage: Stage::Nothing,
+            head_only,
+            keep_alive_header,
+            status: None,
+            declared_length: None,
+            content_written: 0,
+            raw_written: false,
+            date_written: false,
+            total_written: 0,
+        }
+    }
+
+    /// Whether anything has been written yet.
+    pub fn started(&self) -> bool {
+        self.stage != Stage::Nothing || self.raw_written
+    }
+
+    /// The status code written, if any.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// Bytes written to the client so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.total_written
+    }
+
+    /// Whether the client can tell where this response ended, so that the
+    /// connection may carry another: the head was ended, exactly one valid
+    /// `Content-Length` was written and that many content bytes followed, and
+    /// no raw bytes were mixed in.
+    pub fn framing_intact(&self) -> bool {
+        if self.raw_written || self.stage == Stage::Nothing || self.stage == Stage::Headers {
+            return false;
+        }
+        match (self.declared_length, self.status) {
+            (_, Some(s)) if (100..200).contains(&s) || s == 204 || s == 304 => {
+                self.content_written == 0
+            }
+            (Some(n), _) => self.head_only || n == self.content_written,
+            (None, _) => false,
+        }
+    }
+
+    /// Writes the status line `HTTP/1.1 CODE REASON`. Without a reason, the
+    /// reference server's phrase for the code is used (empty when it has none).
+    pub async fn write_status(&mut self, code: u16, reason: Option<&[u8]>) -> io::Result<()> {
+        let mut line = Vec::with_capacity(32);
+        push_status_line(&mut line, code, reason);
+        self.status = Some(code);
+        self.stage = Stage::Headers;
+        self.put(&line).await
+    }
+
+    /// Writes one header line, after a `200` status line if none was written.
+    pub async fn write_header(&mut self, name: &[u8], value: &[u8]) -> io::Result<()> {
+        if self.stage == Stage::Nothing {
+            self.write_status(200, None).await?;
+        }
+        let mut line = Vec::with_capacity(name.len() + value.len() + 4);
+        push_header(&mut line, name, value);
+        self.note_header(name, value);
+        self.put(&line).await
+    }
+
+    /// Ends the header section. With `add_date`, writes a `Date` header first
+    /// unless one was written.
+    pub async fn end_headers(&mut self, add_date: bool) -> io::Result<()> {
+        if self.stage == Stage::Nothing {
+            self.write_status(200, None).await?;
+        }
+        let mut tail = Vec::with_capacity(40);
+        if add_date && !self.date_written {
+            push_header(&mut tail, b"Date", &date::now());
+        }
+        tail.extend_from_slice(b"\r\n");
+        self.stage = Stage::Body;
+        self.put(&tail).await
+    }
+
+    /// Writes content bytes, ending the header section first if needed. On a
+    /// HEAD request, content is counted but not sent.
+    pub async fn write_content(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.stage != Stage::Body {
+            self.end_headers(true).await?;
+        }
+        self.content_written += data.len() as u64;
+        if self.head_only {
+            return Ok(());
+        }
+        self.put(data).await
+    }
+
+    /// Writes bytes exactly as given, whatever stage the response is in.
+    pub async fn write_raw(&mut self, data: &[u8]) -> io::Result<()> {
+        self.raw_written = true;
+        self.put(data).await
+    }
+
+    /// Writes a body of any form as content.
+    pub async fn write_body(&mut self, body: &Body) -> io::Result<()> {
+        match body {
+            Body::Empty => Ok(()),
+            Body::Bytes(b) => self.write_content(b).await,
+            Body::Parts(parts) => {
+                for part in parts {
+                    match part {
+                        Part::Bytes(b) => self.write_content(b).await?,
+                        Part::File(range) => {
+                            let mut offset = range.offset;
+                            let end = range.offset + range.len;
+                            let mut buf = vec![0; FILE_CHUNK.min(range.len as usize)];
+                            while offset < end {
+                                let want = ((end - offset) as usize).min(buf.len());
+                                let got = read_file_at(range, &mut buf[..want], offset)?;
+                                self.write_content(&buf[..got]).await?;
+                                offset += got as u64;
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes a file body (or any body) as raw bytes: for `.asis` files.
+    pub async fn write_raw_body(&mut self, body: &Body) -> io::Result<()> {
+        self.raw_written = true;
+        let head_only = std::mem::replace(&mut self.head_only, false);
+        self.stage = Stage::Body;
+        let result = self.write_body(body).await;
+        self.head_only = head_only;
+        result
+    }
+
+    /// Serialises a whole response: status line, the response's headers in
+    /// order, then `Date` and `Content-Length` if the handler left them out
+    /// (unless `add_required_headers` is off), then the body.
+    pub async fn send(&mut self, response: &Response) -> io::Result<()> {
+        let body_len = response.body.len();
+        let mut head = Vec::with_capacity(256);
+        push_status_line(&mut head, response.status, response.reason.as_deref());
+        self.status = Some(response.status);
+        let mut has_date = false;
+        let mut has_length = false;
+        let mut has_connection = false;
+        for (name, value) in response.headers.iter() {
+            push_header(&mut head, name, value);
+            self.note_header(name, value);
+            has_date |= name.eq_ignore_ascii_case(b"date");
+            has_length |= name.eq_ignore_ascii_case(b"content-length");
+            has_connection |= name.eq_ignore_ascii_case(b"connection");
+        }
+        if response.add_required_headers {
+            if !has_date {
+                push_header(&mut head, b"Date", &date::now());
+            }
+            let bodiless = matches!(response.status, 100..=199 | 204 | 304);
+            if !has_length && !(bodiless && body_len == 0) {
+                let mut n = itoa::Buffer::new();
+                let n = n.format(body_len);
+                push_header(&mut head, b"Content-Length", n.as_bytes());
+                self.note_header(b"Content-Length", n.as_bytes());
+            }
+        }
+        if self.keep_alive_header && !has_connection && !response.close_connection {
+            push_header(&mut head, b"Connection", b"keep-alive");
+        }
+        head.extend_from_slice(b"\r\n");
+        self.stage = Stage::Body;
+        match &response.body {
+            Body::Bytes(b) if body_len <= COALESCE_LIMIT => {
+                self.content_written += body_len;
+                if !self.head_only {
+                    head.extend_from_slice(b);
+                }
+                self.put(&head).await
+            }
+            body => {
+                self.put(&head).await?;
+                self.write_body(body).await
+            }
+        }
+    }
+
+    fn note_header(&mut self, name: &[u8], value: &[u8]) {
+        self.date_written |= name.eq_ignore_ascii_case(b"date");
+        if name.eq_ignore_ascii_case(b"content-length") {
+            let parsed = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            // A second Content-Length, or one that is not a number, leaves the
+            // framing undefined: remember it as such.
+            self.declared_length = match (self.declared_length, parsed) {
+                (None, Some(n)) => Some(n),
+                _ => Some(u64::MAX),
+            };
+        }
+    }
+
+    async fn put(&mut self, data: &[u8]) -> io::Result<()> {
+        self.io.write_all(data).await?;
+        self.io.flush().await?;
+        self.total_written += data.len() as u64;
+        Ok(())
+    }
+}
+
+fn push_status_line(out: &mut Vec<u8>, code: u16, reason: Option<&[u8]>) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    let mut n = itoa::Buffer::new();
+    out.extend_from_slice(n.format(code).as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(reason.unwrap_or(reason_phrase(code).as_bytes()));
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn read_file_at(range: &super::response::FileRange, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let n = range.file.read_at(buf, offset)?;
+    if n == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "file shrank while it was being sent",
+        ));
+    }
+    Ok(n)
+}

@@ -1,0 +1,28 @@
+//! sandserve: a web-platform test server that sends exactly the bytes a test
+//! asks for.
+//!
+//! A request flows one way through these modules:
+//!
+//! - [`server`]: listeners accept connections; [`server::connection`] reads
+//!   requests and keeps connections alive;
+//! - [`http`]: request heads are parsed ([`http::parse`], [`http::chunked`])
+//!   into a [`http::Request`];
+//! - [`route`]: the route table picks a [`handler::Handler`];
+//! - [`handler`]: the handler answers, using [`files`] for static files and
+//!   `.asis` files;
+//! - [`http::writer`]: the response goes out byte for byte.
+//!
+//! [`config`] holds what is configurable, each item with its default.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod files;
+pub mod handler;
+pub mod http;
+pub mod route;
+pub mod server;
+
+pub use config::Config;
+pub use server::{ListenerInfo, Server, Site, StartError};

@@ -1,0 +1,180 @@
+//! The server: listeners bound from the configuration, the site they serve,
+//! and an orderly shutdown.
+
+pub mod connection;
+mod listener;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Config, ConfigError, SslKind};
+use crate::files::Mounts;
+use crate::handler::{default_routes, Handler};
+use crate::http::Scheme;
+use crate::route::RouteTable;
+
+pub use listener::{is_bad_port, BAD_PORTS};
+
+/// Everything a request may need that is shared by every connection.
+#[derive(Debug)]
+pub struct Site {
+    /// The configuration in force.
+    pub config: Config,
+    /// The document root and aliases.
+    pub mounts: Mounts,
+    /// The route table.
+    pub routes: RouteTable<Handler>,
+    /// The ports actually bound, per scheme, in configuration order.
+    pub ports: BTreeMap<String, Vec<u16>>,
+}
+
+/// A listener that is bound and ready.
+#[derive(Clone, Debug)]
+pub struct ListenerInfo {
+    /// The scheme key of the configuration (`http`, `http-local`, …).
+    pub scheme_name: String,
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The URL a browser would use.
+    pub url: String,
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration is unusable.
+    Config(ConfigError),
+    /// The document root or an alias cannot be used.
+    DocRoot(std::io::Error),
+    /// A listener could not bind.
+    Bind {
+        /// The scheme key.
+        scheme: String,
+        /// The address and port tried.
+        addr: String,
+        /// The system's answer.
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Config(e) => write!(f, "{e}"),
+            StartError::DocRoot(e) => write!(f, "{e}"),
+            StartError::Bind {
+                scheme,
+                addr,
+                error,
+            } => write!(f, "cannot listen for {scheme} on {addr}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A bound server, ready to run.
+pub struct Server {
+    site: Arc<Site>,
+    listeners: Vec<listener::Listener>,
+}
+
+impl Server {
+    /// Validates the configuration, opens the document root and binds every
+    /// listener. Nothing is served until [`Server::run`].
+    pub async fn bind(config: Config) -> Result<Server, StartError> {
+        config
+            .validate()
+            .map_err(|message| StartError::Config(ConfigError {
+                source: "configuration".into(),
+                message,
+            }))?;
+        let doc_root = config.doc_root.clone().unwrap_or_else(|| PathBuf::from("."));
+        let aliases: Vec<(String, PathBuf)> = config
+            .aliases
+            .iter()
+            .map(|a| (a.url_path.clone(), a.local_dir.clone()))
+            .collect();
+        let mounts = Mounts::new(&doc_root, &aliases).map_err(StartError::DocRoot)?;
+        if !mounts.doc_root().is_dir() {
+            return Err(StartError::DocRoot(std::io::Error::other(format!(
+                "document root {} is not a directory",
+                doc_root.display()
+            ))));
+        }
+        let mut listeners = Vec::new();
+        let mut ports = BTreeMap::new();
+        for (scheme_name, specs) in &config.ports {
+            let scheme = match scheme_name.as_str() {
+                "http" | "http-local" | "http-public" => Scheme::Http,
+                "https" | "https-local" | "https-public" => {
+                    if config.ssl.kind == SslKind::None {
+                        tracing::info!("ssl type is none: {scheme_name} ports are not served");
+                        continue;
+                    }
+                    return Err(StartError::Config(ConfigError {
+                        source: "configuration".into(),
+                        message: format!(
+                            "ports.{scheme_name}: TLS listeners are not available in this version; \
+                             use \"ssl\": {{\"type\": \"none\"}} or remove the {scheme_name} ports"
+                        ),
+                    }));
+                }
+                other => {
+                    tracing::warn!("ports.{other}: this scheme is not served by sandserve");
+                    continue;
+                }
+            };
+            let mut bound = Vec::new();
+            for spec in specs {
+                let l = listener::Listener::bind(&config, scheme_name, scheme, *spec).await?;
+                bound.push(l.info.addr.port());
+                listeners.push(l);
+            }
+            ports.insert(scheme_name.clone(), bound);
+        }
+        let site = Arc::new(Site {
+            config,
+            mounts,
+            routes: default_routes(),
+            ports,
+        });
+        Ok(Server { site, listeners })
+    }
+
+    /// The bound listeners.
+    pub fn listeners(&self) -> Vec<ListenerInfo> {
+        self.listeners.iter().map(|l| l.info.clone()).collect()
+    }
+
+    /// The site being served.
+    pub fn site(&self) -> &Arc<Site> {
+        &self.site
+    }
+
+    /// Serves until `shutdown` is cancelled; then stops accepting, lets the
+    /// requests in flight finish (within the shutdown grace time) and returns.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let connections = TaskTracker::new();
+        let mut accepting = tokio::task::JoinSet::new();
+        for l in self.listeners {
+            accepting.spawn(l.accept_loop(self.site.clone(), connections.clone(), shutdown.clone()));
+        }
+        while accepting.join_next().await.is_some() {}
+        connections.close();
+        let grace = self.site.config.timeouts.shutdown_grace();
+        if tokio::time::timeout(grace, connections.wait()).await.is_err() {
+            tracing::warn!(
+                "{} connections still open after {grace:?}; closing them",
+                connections.len()
+            );
+        }
+    }
+}
