@@ -12,11 +12,13 @@
 //!   `.asis` files;
 //! - [`http::writer`]: the response goes out byte for byte.
 //!
-//! [`config`] holds what is configurable, each item with its default.
+//! [`config`] holds what is configurable, each item with its default;
+//! [`cli`] is the `sandserve` command.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod config;
 pub mod files;
 pub mod handler;

@@ -131,6 +131,15 @@ impl Connection {
         let framing = body_framing(&head)
             .map_err(|e| Stop::Answer(Response::error(e.status(), &e.to_string())))?;
         check_target(&head)?;
+        let max = self.site.config.limits.max_body_bytes;
+        if let Framing::Length(n) = framing {
+            if n > max {
+                return Err(Stop::Answer(Response::error(
+                    413,
+                    &format!("request body of {n} bytes is larger than the limit of {max}"),
+                )));
+            }
+        }
         if framing != Framing::None && head.version == Version::Http11 && expects_continue(&head)
         {
             self.io
@@ -188,12 +197,7 @@ impl Connection {
         match framing {
             Framing::None => Ok(Bytes::new()),
             Framing::Length(n) => {
-                if n > max {
-                    return Err(Stop::Answer(Response::error(
-                        413,
-                        &format!("request body of {n} bytes is larger than the limit of {max}"),
-                    )));
-                }
+                // Checked against the limit before the body was asked for.
                 let n = n as usize;
                 while self.buf.len() < n {
                     self.buf.reserve(n - self.buf.len());
