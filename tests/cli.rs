@@ -1,0 +1,205 @@
+//! The `sandserve` command as a process: start-up lines, configuration
+//! errors that say what and where, the access log, and a graceful stop.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use sandserve_tests::{Conn, DocRoot};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sandserve-under-test");
+
+/// Runs the command to completion; returns (exit code, stderr).
+fn run_to_end(args: &[&str]) -> (i32, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sandserve");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A running server process whose output lines arrive on channels.
+struct Running {
+    child: Child,
+    stdout: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Running {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sandserve");
+        let stdout = lines(child.stdout.take().unwrap());
+        let stderr = lines(child.stderr.take().unwrap());
+        Running { child, stdout, stderr }
+    }
+
+    /// Waits for a stdout line containing `needle`.
+    fn stdout_line(&self, needle: &str) -> String {
+        wait_line(&self.stdout, needle)
+    }
+
+    fn stderr_line(&self, needle: &str) -> String {
+        wait_line(&self.stderr, needle)
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn port(&self) -> u16 {
+        let line = self.stdout_line("bound to");
+        line.rsplit(':').next().unwrap().trim_end_matches(')').parse().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lines(stream: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_line(rx: &mpsc::Receiver<String>, needle: &str) -> String {
+    loop {
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(_) => continue,
+            Err(e) => panic!("no line containing {needle:?}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn prints_one_line_per_listener_and_serves() {
+    let root = DocRoot::new();
+    root.file("hello.txt", "hello\n");
+    let config = root.path().join("config.json");
+    std::fs::write(&config, r#"{"ports": {"http": ["auto", "auto"]}, "browser_host": "127.0.0.1"}"#).unwrap();
+    let server = Running::start(&["serve", root.path().to_str().unwrap(), "--config", config.to_str().unwrap()]);
+    let first = server.stdout_line("sandserve: http on http://127.0.0.1:");
+    let second = server.stdout_line("sandserve: http on http://127.0.0.1:");
+    assert_ne!(first, second);
+    for line in [first, second] {
+        let port: u16 = line.rsplit(':').next().unwrap().trim_end_matches(')').parse().unwrap();
+        let mut conn = Conn::connect(([127, 0, 0, 1], port).into());
+        conn.send(b"GET /hello.txt?q=1 HTTP/1.1\r\nConnection: close\r\n\r\n");
+        assert_eq!(conn.read_response(false).body, b"hello\n");
+    }
+    let log = server.stderr_line("GET /hello.txt?q=1");
+    assert!(log.contains(" 200 "), "access log: {log}");
+    assert!(log.contains("B "), "bytes in the access log: {log}");
+    assert!(log.ends_with("ms"), "duration in the access log: {log}");
+}
+
+#[test]
+fn bad_configuration_stops_start_up_saying_what_and_where() {
+    let root = DocRoot::new();
+    let cases: &[(&str, &[&str])] = &[
+        ("{\n  \"colour\": \"blue\"\n}", &["unknown field `colour`", "line 2"]),
+        (r#"{"ports": {"http": [70000]}}"#, &["70000", "port number"]),
+        (r#"{"ports": {"gopher": [70]}}"#, &["unknown scheme \"gopher\""]),
+        (r#"{"timeouts": {"keep_alive_secs": 0}}"#, &["timeouts.keep_alive_secs"]),
+        (r#"{"ports": {"http": [8000]}"#, &["EOF"]),
+    ];
+    for (json, needles) in cases {
+        let config = root.path().join("bad.json");
+        std::fs::write(&config, json).unwrap();
+        let (code, stderr) = run_to_end(&["serve", "--config", config.to_str().unwrap()]);
+        assert_eq!(code, 2, "{json}: {stderr}");
+        assert!(stderr.contains("bad.json"), "names the file: {stderr}");
+        for needle in *needles {
+            assert!(stderr.contains(needle), "{json}: {stderr:?} lacks {needle:?}");
+        }
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let (code, stderr) = run_to_end(&["serve", "/definitely/not/here", "--port", "0"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("document root /definitely/not/here"), "{stderr}");
+    let (code, stderr) = run_to_end(&["serve", "--log-level", "loud", "--port", "0"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--log-level"), "{stderr}");
+    let (code, stderr) = run_to_end(&["serve", "--config", "/no/such/config.json"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/no/such/config.json: cannot read"), "{stderr}");
+}
+
+#[test]
+fn a_port_in_use_is_named() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let root = DocRoot::new();
+    let (code, stderr) = run_to_end(&[
+        "serve",
+        root.path().to_str().unwrap(),
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        &port,
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&format!("cannot listen for http on 127.0.0.1:{port}")), "{stderr}");
+}
+
+#[test]
+fn sigterm_finishes_requests_in_flight_then_exits_zero() {
+    let root = DocRoot::new();
+    let big = vec![b'z'; 32 << 20];
+    root.file("big.bin", &big).file("small.txt", "s");
+    for signal in ["TERM", "INT"] {
+        let mut server = Running::start(&[
+            "serve",
+            root.path().to_str().unwrap(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ]);
+        let port = server.port();
+        let addr = ([127, 0, 0, 1], port).into();
+
+        // An idle keep-alive connection, and a download in progress.
+        let mut idle = Conn::connect(addr);
+        idle.send(b"GET /small.txt HTTP/1.1\r\n\r\n");
+        assert_eq!(idle.read_response(false).body, b"s");
+        let mut download = Conn::connect(addr);
+        download.send(b"GET /big.bin HTTP/1.1\r\n\r\n");
+        let mut first = [0u8; 1024];
+        download.stream.read_exact(&mut first).unwrap();
+
+        server.signal(signal);
+        server.stderr_line("stopping");
+
+        // The idle connection is closed, the download completes.
+        assert!(idle.closed(), "idle connection closed on shutdown");
+        let rest = download.read_to_close();
+        let head_len = sandserve_tests::find(&first, b"\r\n\r\n").unwrap() + 4;
+        assert_eq!(first.len() - head_len + rest.len(), big.len(), "whole body despite the stop");
+        let status = server.child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "exit status after SIG{signal}");
+        assert!(std::net::TcpStream::connect(addr).is_err(), "no longer listening");
+    }
+}
