@@ -17,7 +17,10 @@ fn run_to_end(args: &[&str]) -> (i32, String) {
         .stdin(Stdio::null())
         .output()
         .expect("run sandserve");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// A running server process whose output lines arrive on channels.
@@ -38,7 +41,11 @@ impl Running {
             .expect("spawn sandserve");
         let stdout = lines(child.stdout.take().unwrap());
         let stderr = lines(child.stderr.take().unwrap());
-        Running { child, stdout, stderr }
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
     }
 
     /// Waits for a stdout line containing `needle`.
@@ -60,7 +67,12 @@ impl Running {
 
     fn port(&self) -> u16 {
         let line = self.stdout_line("bound to");
-        line.rsplit(':').next().unwrap().trim_end_matches(')').parse().unwrap()
+        line.rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches(')')
+            .parse()
+            .unwrap()
     }
 }
 
@@ -98,13 +110,28 @@ fn prints_one_line_per_listener_and_serves() {
     let root = DocRoot::new();
     root.file("hello.txt", "hello\n");
     let config = root.path().join("config.json");
-    std::fs::write(&config, r#"{"ports": {"http": ["auto", "auto"]}, "browser_host": "127.0.0.1"}"#).unwrap();
-    let server = Running::start(&["serve", root.path().to_str().unwrap(), "--config", config.to_str().unwrap()]);
+    std::fs::write(
+        &config,
+        r#"{"ports": {"http": ["auto", "auto"]}, "browser_host": "127.0.0.1"}"#,
+    )
+    .unwrap();
+    let server = Running::start(&[
+        "serve",
+        root.path().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
     let first = server.stdout_line("sandserve: http on http://127.0.0.1:");
     let second = server.stdout_line("sandserve: http on http://127.0.0.1:");
     assert_ne!(first, second);
     for line in [first, second] {
-        let port: u16 = line.rsplit(':').next().unwrap().trim_end_matches(')').parse().unwrap();
+        let port: u16 = line
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches(')')
+            .parse()
+            .unwrap();
         let mut conn = Conn::connect(([127, 0, 0, 1], port).into());
         conn.send(b"GET /hello.txt?q=1 HTTP/1.1\r\nConnection: close\r\n\r\n");
         assert_eq!(conn.read_response(false).body, b"hello\n");
@@ -119,10 +146,19 @@ fn prints_one_line_per_listener_and_serves() {
 fn bad_configuration_stops_start_up_saying_what_and_where() {
     let root = DocRoot::new();
     let cases: &[(&str, &[&str])] = &[
-        ("{\n  \"colour\": \"blue\"\n}", &["unknown field `colour`", "line 2"]),
+        (
+            "{\n  \"colour\": \"blue\"\n}",
+            &["unknown field `colour`", "line 2"],
+        ),
         (r#"{"ports": {"http": [70000]}}"#, &["70000", "port number"]),
-        (r#"{"ports": {"gopher": [70]}}"#, &["unknown scheme \"gopher\""]),
-        (r#"{"timeouts": {"keep_alive_secs": 0}}"#, &["timeouts.keep_alive_secs"]),
+        (
+            r#"{"ports": {"gopher": [70]}}"#,
+            &["unknown scheme \"gopher\""],
+        ),
+        (
+            r#"{"timeouts": {"keep_alive_secs": 0}}"#,
+            &["timeouts.keep_alive_secs"],
+        ),
         (r#"{"ports": {"http": [8000]}"#, &["EOF"]),
     ];
     for (json, needles) in cases {
@@ -132,19 +168,28 @@ fn bad_configuration_stops_start_up_saying_what_and_where() {
         assert_eq!(code, 2, "{json}: {stderr}");
         assert!(stderr.contains("bad.json"), "names the file: {stderr}");
         for needle in *needles {
-            assert!(stderr.contains(needle), "{json}: {stderr:?} lacks {needle:?}");
+            assert!(
+                stderr.contains(needle),
+                "{json}: {stderr:?} lacks {needle:?}"
+            );
         }
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     let (code, stderr) = run_to_end(&["serve", "/definitely/not/here", "--port", "0"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("document root /definitely/not/here"), "{stderr}");
+    assert!(
+        stderr.contains("document root /definitely/not/here"),
+        "{stderr}"
+    );
     let (code, stderr) = run_to_end(&["serve", "--log-level", "loud", "--port", "0"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("--log-level"), "{stderr}");
     let (code, stderr) = run_to_end(&["serve", "--config", "/no/such/config.json"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("/no/such/config.json: cannot read"), "{stderr}");
+    assert!(
+        stderr.contains("/no/such/config.json: cannot read"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -161,7 +206,10 @@ fn a_port_in_use_is_named() {
         &port,
     ]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains(&format!("cannot listen for http on 127.0.0.1:{port}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen for http on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -197,9 +245,16 @@ fn sigterm_finishes_requests_in_flight_then_exits_zero() {
         assert!(idle.closed(), "idle connection closed on shutdown");
         let rest = download.read_to_close();
         let head_len = sandserve_tests::find(&first, b"\r\n\r\n").unwrap() + 4;
-        assert_eq!(first.len() - head_len + rest.len(), big.len(), "whole body despite the stop");
+        assert_eq!(
+            first.len() - head_len + rest.len(),
+            big.len(),
+            "whole body despite the stop"
+        );
         let status = server.child.wait().unwrap();
         assert_eq!(status.code(), Some(0), "exit status after SIG{signal}");
-        assert!(std::net::TcpStream::connect(addr).is_err(), "no longer listening");
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "no longer listening"
+        );
     }
 }

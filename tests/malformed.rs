@@ -121,7 +121,10 @@ fn each_hostile_request_gets_its_answer() {
             let _ = conn.stream.shutdown(std::net::Shutdown::Write);
             let rest = conn.read_to_close();
             if !rest.is_empty() {
-                failures.push(format!("{name}: expected a silent close, got {:?}", String::from_utf8_lossy(&rest)));
+                failures.push(format!(
+                    "{name}: expected a silent close, got {:?}",
+                    String::from_utf8_lossy(&rest)
+                ));
             }
             continue;
         }
@@ -132,7 +135,11 @@ fn each_hostile_request_gets_its_answer() {
             SilentClose => unreachable!(),
         };
         if resp.status != status {
-            failures.push(format!("{name}: expected {status}, got {} {:?}", resp.status, resp.text()));
+            failures.push(format!(
+                "{name}: expected {status}, got {} {:?}",
+                resp.status,
+                resp.text()
+            ));
             continue;
         }
         if resp.status >= 400 {
@@ -141,7 +148,10 @@ fn each_hostile_request_gets_its_answer() {
                 failures.push(format!("{name}: JSON code {code}"));
             }
             if resp.header("content-type") != Some("application/json") {
-                failures.push(format!("{name}: content-type {:?}", resp.header("content-type")));
+                failures.push(format!(
+                    "{name}: content-type {:?}",
+                    resp.header("content-type")
+                ));
             }
         }
         if must_close && !conn.closed() {
@@ -162,7 +172,9 @@ fn random_garbage_never_takes_the_server_down() {
     let alphabet: &[u8] = b"GET /HTTP1.0\r\n:; \t-chunkedContent-LengthTransfer-Encoding0123456789abcdefxyz\x00\x7f\xff%";
     for _ in 0..300 {
         let len = rng.usize(1..400);
-        let mut bytes: Vec<u8> = (0..len).map(|_| alphabet[rng.usize(..alphabet.len())]).collect();
+        let mut bytes: Vec<u8> = (0..len)
+            .map(|_| alphabet[rng.usize(..alphabet.len())])
+            .collect();
         if rng.bool() {
             bytes.splice(0..0, b"GET / HTTP/1.1\r\n".iter().copied());
         }

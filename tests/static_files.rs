@@ -87,7 +87,10 @@ fn headers_files_add_lines_in_order_and_override_the_type() {
             "X-File: a\r\n\r\n  X-Both :  from-file \r\nX-File: b\r\nSet-Cookie: k=v; Path=/\n",
         )
         .file("dir/typed.txt", "t")
-        .file("dir/typed.txt.headers", "content-type: text/html; charset=utf-8\n")
+        .file(
+            "dir/typed.txt.headers",
+            "content-type: text/html; charset=utf-8\n",
+        )
         .file("dir/sub/deeper.txt", "d");
     let server = TestServer::start(&root);
 
@@ -95,7 +98,14 @@ fn headers_files_add_lines_in_order_and_override_the_type() {
     assert_eq!(
         resp.header_names(),
         [
-            "Content-Type", "X-Dir", "X-Both", "X-File", "X-Both", "X-File", "Set-Cookie", "Date",
+            "Content-Type",
+            "X-Dir",
+            "X-Both",
+            "X-File",
+            "X-Both",
+            "X-File",
+            "Set-Cookie",
+            "Date",
             "Content-Length"
         ]
     );
@@ -103,7 +113,10 @@ fn headers_files_add_lines_in_order_and_override_the_type() {
     assert_eq!(resp.headers_named("x-file"), ["a", "b"]);
 
     let typed = server.get("/dir/typed.txt");
-    assert_eq!(typed.headers_named("content-type"), ["text/html; charset=utf-8"]);
+    assert_eq!(
+        typed.headers_named("content-type"),
+        ["text/html; charset=utf-8"]
+    );
     assert_eq!(typed.header_names()[0], "X-Dir");
 
     // __dir__.headers applies to its own directory only.
@@ -119,13 +132,17 @@ fn headers_files_add_lines_in_order_and_override_the_type() {
 #[test]
 fn a_broken_headers_file_is_a_500_naming_the_line() {
     let root = DocRoot::new();
-    root.file("x.txt", "x").file("x.txt.headers", "Good: 1\nthis line has no colon\n");
+    root.file("x.txt", "x")
+        .file("x.txt.headers", "Good: 1\nthis line has no colon\n");
     let server = TestServer::start(&root);
     let resp = server.get("/x.txt");
     assert_eq!(resp.status, 500);
     let (code, message) = resp.json_error();
     assert_eq!(code, 500);
-    assert!(message.ends_with("x.txt.headers:2: line has no colon"), "{message}");
+    assert!(
+        message.ends_with("x.txt.headers:2: line has no colon"),
+        "{message}"
+    );
 }
 
 fn ranged() -> (DocRoot, TestServer) {
@@ -151,7 +168,10 @@ fn single_ranges() {
         assert_eq!(resp.status, 206, "{range}");
         assert_eq!(resp.text(), body, "{range}");
         assert_eq!(resp.header("content-range"), Some(content_range), "{range}");
-        assert_eq!(resp.header("content-length"), Some(body.len().to_string().as_str()));
+        assert_eq!(
+            resp.header("content-length"),
+            Some(body.len().to_string().as_str())
+        );
         assert_eq!(resp.header("content-type"), Some("text/plain"));
     }
 }
@@ -162,7 +182,9 @@ fn several_ranges_make_a_multipart_body() {
     let resp = server.request("GET", "/digits.txt", &["Range: bytes=0-1,5-6,-2"]);
     assert_eq!(resp.status, 206);
     let ct = resp.header("content-type").unwrap();
-    let boundary = ct.strip_prefix("multipart/byteranges; boundary=").expect(ct);
+    let boundary = ct
+        .strip_prefix("multipart/byteranges; boundary=")
+        .expect(ct);
     let expected = format!(
         "\r\n--{b}\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/20\r\n\r\n01\
          \r\n--{b}\r\nContent-Type: text/plain\r\nContent-Range: bytes 5-6/20\r\n\r\n56\
@@ -171,13 +193,23 @@ fn several_ranges_make_a_multipart_body() {
         b = boundary
     );
     assert_eq!(resp.text(), expected);
-    assert_eq!(resp.header("content-length"), Some(expected.len().to_string().as_str()));
+    assert_eq!(
+        resp.header("content-length"),
+        Some(expected.len().to_string().as_str())
+    );
 }
 
 #[test]
 fn unsatisfiable_ranges_get_416_with_the_size() {
     let (_root, server) = ranged();
-    for range in ["bytes=20-", "bytes=30-40", "bytes=-0", "bytes=5-2", "lines=1-2", "bytes=x-y"] {
+    for range in [
+        "bytes=20-",
+        "bytes=30-40",
+        "bytes=-0",
+        "bytes=5-2",
+        "lines=1-2",
+        "bytes=x-y",
+    ] {
         let resp = server.request("GET", "/digits.txt", &[&format!("Range: {range}")]);
         assert_eq!(resp.status, 416, "{range}");
         assert_eq!(resp.header("content-range"), Some("bytes */20"), "{range}");
@@ -200,7 +232,11 @@ fn directories_redirect_then_list() {
     assert_eq!(resp.status, 301);
     assert_eq!(resp.header("location"), Some("/d/"));
     let resp = server.get("/d?x=1");
-    assert_eq!(resp.header("location"), Some("/d/?x=1"), "slash before the query");
+    assert_eq!(
+        resp.header("location"),
+        Some("/d/?x=1"),
+        "slash before the query"
+    );
 
     let resp = server.get("/d/");
     assert_eq!(resp.status, 200);
@@ -227,7 +263,11 @@ fn asis_files_are_sent_byte_for_byte_and_close() {
         raw,
         "exactly the file, then close (the pipelined request is not answered)"
     );
-    assert_eq!(server.exchange(b"HEAD /r.asis HTTP/1.1\r\n\r\n"), raw, "HEAD sends it all too");
+    assert_eq!(
+        server.exchange(b"HEAD /r.asis HTTP/1.1\r\n\r\n"),
+        raw,
+        "HEAD sends it all too"
+    );
     assert_eq!(server.get("/r.asis?pipe=status(404)").status, 299);
     let post = server.request("POST", "/r.asis", &["Content-Length: 0"]);
     assert_eq!(post.status, 404);
@@ -240,10 +280,13 @@ fn nothing_outside_the_root_is_ever_served() {
     let outside = DocRoot::new();
     outside.file("secret.txt", "TOP SECRET");
     let root = DocRoot::new();
-    root.file("inside.txt", "fine").file("a..b.txt", "dots in a name are fine");
+    root.file("inside.txt", "fine")
+        .file("a..b.txt", "dots in a name are fine");
     std::os::unix::fs::symlink(outside.path(), root.path().join("escape")).unwrap();
-    std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.path().join("s.txt")).unwrap();
-    std::os::unix::fs::symlink(root.path().join("inside.txt"), root.path().join("link.txt")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), root.path().join("s.txt"))
+        .unwrap();
+    std::os::unix::fs::symlink(root.path().join("inside.txt"), root.path().join("link.txt"))
+        .unwrap();
     let server = TestServer::start(&root);
     assert_eq!(server.get("/link.txt").text(), "fine");
     assert_eq!(server.get("/a..b.txt").status, 200);
@@ -276,7 +319,9 @@ fn nothing_outside_the_root_is_ever_served() {
 #[test]
 fn percent_encoded_and_non_ascii_names() {
     let root = DocRoot::new();
-    root.file("with space.txt", "s").file("élève.txt", "e").file("100%.txt", "p");
+    root.file("with space.txt", "s")
+        .file("élève.txt", "e")
+        .file("100%.txt", "p");
     let server = TestServer::start(&root);
     assert_eq!(server.get("/with%20space.txt").text(), "s");
     assert_eq!(server.get("/%C3%A9l%C3%A8ve.txt").text(), "e");

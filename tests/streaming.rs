@@ -42,8 +42,14 @@ fn a_256_mib_file_is_served_in_constant_memory() {
         }
     }
     let head = String::from_utf8(head).unwrap();
-    assert!(head.contains(&format!("Content-Length: {SIZE}\r\n")), "{head}");
+    assert!(
+        head.contains(&format!("Content-Length: {SIZE}\r\n")),
+        "{head}"
+    );
     assert_eq!(body, SIZE);
     let grown_mib = (high_water_mark_kib() - before) / 1024;
-    assert!(grown_mib < 32, "memory grew by {grown_mib} MiB while serving 256 MiB");
+    assert!(
+        grown_mib < 32,
+        "memory grew by {grown_mib} MiB while serving 256 MiB"
+    );
 }

@@ -58,7 +58,11 @@ fn pipelined_requests_are_answered_in_order() {
     assert_eq!(statuses, ["200", "404", "200", "200"]);
     assert!(text.ends_with("bravo!\n"));
     assert_eq!(text.matches("alpha").count(), 1);
-    assert_eq!(text.matches("bravo").count(), 1, "HEAD must not send a body");
+    assert_eq!(
+        text.matches("bravo").count(),
+        1,
+        "HEAD must not send a body"
+    );
 }
 
 #[test]
@@ -68,7 +72,10 @@ fn http10_closes_unless_keep_alive_is_asked_for() {
     conn.send(b"GET /a.txt HTTP/1.0\r\n\r\n");
     let resp = conn.read_response(false);
     assert_eq!(resp.status, 200);
-    assert!(resp.head.starts_with(b"HTTP/1.1 200 OK\r\n"), "always answers HTTP/1.1");
+    assert!(
+        resp.head.starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "always answers HTTP/1.1"
+    );
     assert!(conn.closed());
 
     let mut conn = server.connect();
@@ -94,7 +101,9 @@ fn http09_simple_request_is_served_then_closed() {
 fn expect_100_continue_gets_an_interim_response_first() {
     let (_root, server) = site();
     let mut conn = server.connect();
-    conn.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    conn.send(
+        b"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    );
     let interim = conn.read_response(false);
     assert_eq!(interim.head, b"HTTP/1.1 100 Continue\r\n\r\n");
     conn.send(b"hello");

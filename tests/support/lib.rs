@@ -223,7 +223,8 @@ impl Conn {
         let length = if head_only || resp.status < 200 || resp.status == 204 || resp.status == 304 {
             Some(0)
         } else {
-            resp.header("content-length").map(|v| v.trim().parse::<usize>().unwrap())
+            resp.header("content-length")
+                .map(|v| v.trim().parse::<usize>().unwrap())
         };
         match length {
             Some(n) => {
@@ -275,7 +276,10 @@ impl Resp {
         let text = String::from_utf8_lossy(&head).into_owned();
         let mut lines = text.split("\r\n");
         let status_line = lines.next().unwrap();
-        assert!(status_line.starts_with("HTTP/1.1 "), "status line {status_line:?}");
+        assert!(
+            status_line.starts_with("HTTP/1.1 "),
+            "status line {status_line:?}"
+        );
         let status = status_line[9..12].parse().unwrap();
         let reason = status_line.get(13..).unwrap_or("").to_string();
         let headers = lines
@@ -327,7 +331,10 @@ impl Resp {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text()));
         (
             v["error"]["code"].as_u64().expect("error.code"),
-            v["error"]["message"].as_str().expect("error.message").to_string(),
+            v["error"]["message"]
+                .as_str()
+                .expect("error.message")
+                .to_string(),
         )
     }
 }

@@ -3,13 +3,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
 use crate::config::{parse_level, Config, PortSpec};
 use crate::Server;
+use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "sandserve", version, about = "A web-platform test server with sandboxed WebAssembly handlers")]
+#[command(
+    name = "sandserve",
+    version,
+    about = "A web-platform test server with sandboxed WebAssembly handlers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -59,7 +63,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         config.doc_root = Some(root);
     }
     if let Some(port) = args.port {
-        config.ports.insert("http".into(), vec![PortSpec::Port(port)]);
+        config
+            .ports
+            .insert("http".into(), vec![PortSpec::Port(port)]);
     }
     if let Some(bind) = args.bind {
         config.bind_address = true;
@@ -81,7 +87,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
@@ -90,9 +99,15 @@ fn serve(args: ServeArgs) -> ExitCode {
             Ok(s) => s,
             Err(e) => return fail(&e),
         };
-        println!("sandserve: serving {}", server.site().mounts.doc_root().display());
+        println!(
+            "sandserve: serving {}",
+            server.site().mounts.doc_root().display()
+        );
         for l in server.listeners() {
-            println!("sandserve: {} on {} (bound to {})", l.scheme_name, l.url, l.addr);
+            println!(
+                "sandserve: {} on {} (bound to {})",
+                l.scheme_name, l.url, l.addr
+            );
         }
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));

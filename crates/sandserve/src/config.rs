@@ -281,10 +281,15 @@ impl Config {
         for (key, value) in [
             ("timeouts.header_read_secs", self.timeouts.header_read_secs),
             ("timeouts.keep_alive_secs", self.timeouts.keep_alive_secs),
-            ("timeouts.shutdown_grace_secs", self.timeouts.shutdown_grace_secs),
+            (
+                "timeouts.shutdown_grace_secs",
+                self.timeouts.shutdown_grace_secs,
+            ),
         ] {
             if !(value.is_finite() && value > 0.0 && value < 1e9) {
-                return Err(format!("{key}: must be a positive number of seconds, not {value}"));
+                return Err(format!(
+                    "{key}: must be a positive number of seconds, not {value}"
+                ));
             }
         }
         let l = &self.limits;
@@ -345,7 +350,9 @@ mod tests {
     use super::*;
 
     fn err(json: &str) -> String {
-        Config::from_json(json, "test.json").unwrap_err().to_string()
+        Config::from_json(json, "test.json")
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -376,7 +383,9 @@ mod tests {
         assert!(err(r#"{"ports": {"http": [70000]}}"#).contains("70000"));
         assert!(err(r#"{"ports": {"http": ["any"]}}"#).contains("\"auto\""));
         assert!(err(r#"{"ports": {"http": [80], "https": [80]}}"#).contains("port 80"));
-        assert!(err(r#"{"timeouts": {"keep_alive_secs": -1}}"#).contains("timeouts.keep_alive_secs"));
+        assert!(
+            err(r#"{"timeouts": {"keep_alive_secs": -1}}"#).contains("timeouts.keep_alive_secs")
+        );
         assert!(err(r#"{"limits": {"max_header_lines": 0}}"#).contains("limits.max_header_lines"));
         assert!(err(r#"{"log_level": "loud"}"#).contains("log_level"));
         assert!(err("{\n  \"ports\": 5\n}").contains("line 2"));

@@ -32,8 +32,16 @@ pub enum Reply {
 pub fn default_routes() -> RouteTable<Handler> {
     let get = || Methods::Only(vec!["GET".to_string()]);
     let mut table = RouteTable::new();
-    table.push(get(), Pattern::new("*.asis").expect("valid pattern"), Handler::Asis);
-    table.push(get(), Pattern::new("*").expect("valid pattern"), Handler::Files);
+    table.push(
+        get(),
+        Pattern::new("*.asis").expect("valid pattern"),
+        Handler::Asis,
+    );
+    table.push(
+        get(),
+        Pattern::new("*").expect("valid pattern"),
+        Handler::Files,
+    );
     table
 }
 

@@ -8,8 +8,7 @@ pub fn render(dir: &Path, url_path: &str) -> io::Result<String> {
     let mut entries: Vec<(String, bool)> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| {
-            let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false)
-                || e.path().is_dir();
+            let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false) || e.path().is_dir();
             (e.file_name().to_string_lossy().into_owned(), is_dir)
         })
         .collect();
@@ -23,8 +22,7 @@ pub fn render(dir: &Path, url_path: &str) -> io::Result<String> {
     }
     for (name, is_dir) in entries {
         let slash = if is_dir { "/" } else { "" };
-        let href: String =
-            percent_encoding::utf8_percent_encode(&name, HREF).to_string();
+        let href: String = percent_encoding::utf8_percent_encode(&name, HREF).to_string();
         html.push_str(&format!(
             "<li><a href=\"{href}{slash}\">{}{slash}</a></li>\n",
             escape(&name)

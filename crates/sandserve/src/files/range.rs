@@ -112,7 +112,16 @@ mod tests {
         assert_eq!(parse("bytes=-0", 100), Unsatisfiable);
         assert_eq!(parse("bytes=0-", 0), Unsatisfiable);
         assert_eq!(parse("bytes=200-300, 150-", 100), Unsatisfiable);
-        for bad in ["bytes=5-1", "items=0-1", "bytes=", "bytes=a-b", "bytes=1", "bytes=--1", "0-1", "bytes=-"] {
+        for bad in [
+            "bytes=5-1",
+            "items=0-1",
+            "bytes=",
+            "bytes=a-b",
+            "bytes=1",
+            "bytes=--1",
+            "0-1",
+            "bytes=-",
+        ] {
             assert_eq!(parse(bad, 100), Invalid, "{bad}");
         }
     }

@@ -85,7 +85,10 @@ impl Mounts {
         mounts.push(Mount {
             url_path: "/".to_string(),
             local: doc_root.canonicalize().map_err(|e| {
-                io::Error::new(e.kind(), format!("document root {}: {e}", doc_root.display()))
+                io::Error::new(
+                    e.kind(),
+                    format!("document root {}: {e}", doc_root.display()),
+                )
             })?,
         });
         Ok(Mounts { mounts })

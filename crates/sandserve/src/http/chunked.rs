@@ -229,6 +229,9 @@ mod tests {
     fn enforces_the_size_limit() {
         let mut d = ChunkedDecoder::new(4);
         let mut out = Vec::new();
-        assert_eq!(d.decode(b"5\r\nhello\r\n", &mut out), Err(DecodeError::TooLarge));
+        assert_eq!(
+            d.decode(b"5\r\nhello\r\n", &mut out),
+            Err(DecodeError::TooLarge)
+        );
     }
 }

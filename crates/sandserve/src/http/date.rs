@@ -20,7 +20,9 @@ pub fn now() -> [u8; 29] {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let mut cache = CACHE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if cache.second != second || cache.text[0] == 0 {
         let formatted = httpdate::fmt_http_date(now);
         let bytes = formatted.as_bytes();

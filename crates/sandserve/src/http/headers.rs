@@ -33,7 +33,11 @@ impl Headers {
     /// Adds `name: value` after the last value of the same name, or at the end.
     pub fn append(&mut self, name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         let name = name.into();
-        match self.entries.iter().rposition(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+        match self
+            .entries
+            .iter()
+            .rposition(|(n, _)| n.eq_ignore_ascii_case(&name))
+        {
             Some(i) => self.entries.insert(i + 1, (name, value.into())),
             None => self.entries.push((name, value.into())),
         }
@@ -121,7 +125,13 @@ mod tests {
 
     fn names(h: &Headers) -> Vec<String> {
         h.iter()
-            .map(|(n, v)| format!("{}={}", String::from_utf8_lossy(n), String::from_utf8_lossy(v)))
+            .map(|(n, v)| {
+                format!(
+                    "{}={}",
+                    String::from_utf8_lossy(n),
+                    String::from_utf8_lossy(v)
+                )
+            })
             .collect()
     }
 

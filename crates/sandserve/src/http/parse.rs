@@ -451,9 +451,18 @@ mod tests {
     fn body_framing_follows_rfc9112() {
         use Version::*;
         assert_eq!(framing(&[], Http11), Ok(Framing::None));
-        assert_eq!(framing(&[("Content-Length", " 12 ")], Http11), Ok(Framing::Length(12)));
-        assert_eq!(framing(&[("Content-Length", "0")], Http11), Ok(Framing::None));
-        assert_eq!(framing(&[("Transfer-Encoding", "chunked")], Http11), Ok(Framing::Chunked));
+        assert_eq!(
+            framing(&[("Content-Length", " 12 ")], Http11),
+            Ok(Framing::Length(12))
+        );
+        assert_eq!(
+            framing(&[("Content-Length", "0")], Http11),
+            Ok(Framing::None)
+        );
+        assert_eq!(
+            framing(&[("Transfer-Encoding", "chunked")], Http11),
+            Ok(Framing::Chunked)
+        );
         assert_eq!(
             framing(&[("Transfer-Encoding", "gzip, Chunked")], Http11),
             Ok(Framing::Chunked)
@@ -472,7 +481,9 @@ mod tests {
             assert_eq!(framing(&bad, Http11).unwrap_err().status(), 400, "{bad:?}");
         }
         assert_eq!(
-            framing(&[("Transfer-Encoding", "chunked")], Http10).unwrap_err().status(),
+            framing(&[("Transfer-Encoding", "chunked")], Http10)
+                .unwrap_err()
+                .status(),
             400
         );
     }

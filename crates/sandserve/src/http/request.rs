@@ -108,7 +108,12 @@ impl Request {
 
     /// The absolute URL of the request.
     pub fn url(&self) -> String {
-        let mut url = format!("{}://{}{}", self.peer.scheme.as_str(), self.host(), self.path);
+        let mut url = format!(
+            "{}://{}{}",
+            self.peer.scheme.as_str(),
+            self.host(),
+            self.path
+        );
         if let Some(q) = &self.query {
             url.push('?');
             url.push_str(q);
@@ -189,7 +194,10 @@ fn split_absolute_form(target: &str) -> (Option<String>, &str) {
     };
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
     let path = &rest[end..];
-    (Some(rest[..end].to_string()), if path.is_empty() { "/" } else { path })
+    (
+        Some(rest[..end].to_string()),
+        if path.is_empty() { "/" } else { path },
+    )
 }
 
 #[cfg(test)]

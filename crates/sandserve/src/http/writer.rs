@@ -281,7 +281,11 @@ fn push_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-fn read_file_at(range: &super::response::FileRange, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+fn read_file_at(
+    range: &super::response::FileRange,
+    buf: &mut [u8],
+    offset: u64,
+) -> io::Result<usize> {
     use std::os::unix::fs::FileExt;
     let n = range.file.read_at(buf, offset)?;
     if n == 0 {
@@ -291,4 +295,145 @@ fn read_file_at(range: &super::response::FileRange, buf: &mut [u8], offset: u64)
         ));
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{Headers, Response};
+    use tokio::io::AsyncReadExt;
+
+    async fn sent(response: &Response, head_only: bool) -> (String, bool) {
+        let mut out: Vec<u8> = Vec::new();
+        let mut w = ResponseWriter::new(&mut out, head_only, false);
+        w.send(response).await.unwrap();
+        let intact = w.framing_intact();
+        let text = String::from_utf8(out).unwrap();
+        // Dates differ from run to run.
+        let text = match text.find("Date: ") {
+            Some(i) => format!("{}Date: D{}", &text[..i], &text[i + 35..]),
+            None => text,
+        };
+        (text, intact)
+    }
+
+    #[tokio::test]
+    async fn send_adds_only_what_is_missing() {
+        let r = Response::new(200).with_header("X-A", "1").with_body("hi");
+        assert_eq!(
+            sent(&r, false).await,
+            (
+                "HTTP/1.1 200 OK\r\nX-A: 1\r\nDate: D\r\nContent-Length: 2\r\n\r\nhi".into(),
+                true
+            )
+        );
+        assert_eq!(
+            sent(&r, true).await,
+            (
+                "HTTP/1.1 200 OK\r\nX-A: 1\r\nDate: D\r\nContent-Length: 2\r\n\r\n".into(),
+                true
+            )
+        );
+        let mut r = Response::new(299).with_body("x");
+        r.headers.push("date", "yesterday");
+        assert_eq!(
+            sent(&r, false).await.0,
+            "HTTP/1.1 299 \r\ndate: yesterday\r\nContent-Length: 1\r\n\r\nx"
+        );
+        let r = Response {
+            status: 200,
+            reason: Some(b"Totally \xffFine".to_vec()),
+            ..Response::default()
+        };
+        let mut out: Vec<u8> = Vec::new();
+        ResponseWriter::new(&mut out, false, false)
+            .send(&r)
+            .await
+            .unwrap();
+        assert!(out.starts_with(b"HTTP/1.1 200 Totally \xffFine\r\n"));
+    }
+
+    #[tokio::test]
+    async fn handler_control_is_respected_and_framing_tracked() {
+        let mut r = Response::new(200).with_body("four");
+        r.headers.push("Content-Length", "10");
+        let (text, intact) = sent(&r, false).await;
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nDate: D\r\n\r\nfour"
+        );
+        assert!(!intact, "a wrong Content-Length leaves the framing broken");
+
+        let r = Response {
+            add_required_headers: false,
+            headers: Headers::new(),
+            ..Response::new(404).with_body("x")
+        };
+        let (text, intact) = sent(&r, false).await;
+        assert_eq!(text, "HTTP/1.1 404 Not Found\r\n\r\nx");
+        assert!(!intact, "no length: close-delimited");
+
+        let (text, intact) = sent(&Response::new(204), false).await;
+        assert_eq!(text, "HTTP/1.1 204 No Content\r\nDate: D\r\n\r\n");
+        assert!(intact);
+    }
+
+    #[tokio::test]
+    async fn each_step_is_on_the_wire_when_the_call_returns() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client =
+            tokio::spawn(async move { tokio::net::TcpStream::connect(addr).await.unwrap() });
+        let (mut server, _) = listener.accept().await.unwrap();
+        let mut client = client.await.unwrap();
+        let mut buf = vec![0u8; 256];
+        let mut w = ResponseWriter::new(&mut server, false, false);
+
+        async fn read_now(c: &mut tokio::net::TcpStream, buf: &mut [u8]) -> String {
+            let n = tokio::time::timeout(std::time::Duration::from_secs(5), c.read(buf))
+                .await
+                .expect("bytes arrived")
+                .unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        }
+
+        w.write_status(599, Some(b"Odd")).await.unwrap();
+        assert_eq!(
+            read_now(&mut client, &mut buf).await,
+            "HTTP/1.1 599 Odd\r\n"
+        );
+        w.write_header(b"content-length", b"3").await.unwrap();
+        assert_eq!(
+            read_now(&mut client, &mut buf).await,
+            "content-length: 3\r\n"
+        );
+        w.end_headers(false).await.unwrap();
+        assert_eq!(read_now(&mut client, &mut buf).await, "\r\n");
+        w.write_content(b"ab").await.unwrap();
+        assert_eq!(read_now(&mut client, &mut buf).await, "ab");
+        assert!(!w.framing_intact());
+        w.write_content(b"c").await.unwrap();
+        assert_eq!(read_now(&mut client, &mut buf).await, "c");
+        assert!(w.framing_intact());
+        w.write_raw(b"garbage").await.unwrap();
+        assert_eq!(read_now(&mut client, &mut buf).await, "garbage");
+        assert!(
+            !w.framing_intact(),
+            "raw bytes after the body break the framing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_header_first_writes_a_default_status() {
+        let mut out: Vec<u8> = Vec::new();
+        let mut w = ResponseWriter::new(&mut out, false, false);
+        w.write_header(b"X", b"y").await.unwrap();
+        w.write_content(b"body").await.unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("HTTP/1.1 200 OK\r\nX: y\r\nDate: "),
+            "{text}"
+        );
+        assert!(text.ends_with(" GMT\r\n\r\nbody"), "{text}");
+    }
 }

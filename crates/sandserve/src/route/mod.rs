@@ -88,9 +88,17 @@ mod tests {
     #[test]
     fn first_match_wins_and_get_answers_head() {
         let mut t = RouteTable::new();
-        t.push(Methods::Only(vec!["GET".into()]), Pattern::new("*.asis").unwrap(), 1);
+        t.push(
+            Methods::Only(vec!["GET".into()]),
+            Pattern::new("*.asis").unwrap(),
+            1,
+        );
         t.push(Methods::Any, Pattern::new("*.wasm").unwrap(), 2);
-        t.push(Methods::Only(vec!["GET".into()]), Pattern::new("*").unwrap(), 3);
+        t.push(
+            Methods::Only(vec!["GET".into()]),
+            Pattern::new("*").unwrap(),
+            3,
+        );
         assert_eq!(t.find("GET", "/x.asis").unwrap().0.handler, 1);
         assert_eq!(t.find("HEAD", "/x.asis").unwrap().0.handler, 1);
         assert_eq!(t.find("POST", "/x.wasm").unwrap().0.handler, 2);

@@ -111,7 +111,10 @@ fn match_tokens(tokens: &[Token], rest: &str, captures: &mut Captures) -> bool {
         Token::Group(name) => {
             let segment_end = rest.find('/').unwrap_or(rest.len());
             // Longest first, like a greedy regex, then shorter.
-            for end in (1..=segment_end).rev().filter(|&e| rest.is_char_boundary(e)) {
+            for end in (1..=segment_end)
+                .rev()
+                .filter(|&e| rest.is_char_boundary(e))
+            {
                 let mark = captures.len();
                 captures.push((name.clone(), rest[..end].to_string()));
                 if match_tokens(more, &rest[end..], captures) {

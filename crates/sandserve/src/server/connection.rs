@@ -140,8 +140,7 @@ impl Connection {
                 )));
             }
         }
-        if framing != Framing::None && head.version == Version::Http11 && expects_continue(&head)
-        {
+        if framing != Framing::None && head.version == Version::Http11 && expects_continue(&head) {
             self.io
                 .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
                 .await
@@ -150,8 +149,7 @@ impl Connection {
         let body = self.read_body(framing).await?;
         let request = Request::new(head, body, self.peer);
         let head_only = request.method == "HEAD";
-        let keep_alive_header =
-            request.version == Version::Http10 && request.wants_keep_alive();
+        let keep_alive_header = request.version == Version::Http10 && request.wants_keep_alive();
         let site = self.site.clone();
         let mut writer = ResponseWriter::new(&mut *self.io, head_only, keep_alive_header);
         let close_requested = match site.routes.find(&request.method, &request.path) {

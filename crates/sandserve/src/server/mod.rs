@@ -90,13 +90,16 @@ impl Server {
     /// Validates the configuration, opens the document root and binds every
     /// listener. Nothing is served until [`Server::run`].
     pub async fn bind(config: Config) -> Result<Server, StartError> {
-        config
-            .validate()
-            .map_err(|message| StartError::Config(ConfigError {
+        config.validate().map_err(|message| {
+            StartError::Config(ConfigError {
                 source: "configuration".into(),
                 message,
-            }))?;
-        let doc_root = config.doc_root.clone().unwrap_or_else(|| PathBuf::from("."));
+            })
+        })?;
+        let doc_root = config
+            .doc_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."));
         let aliases: Vec<(String, PathBuf)> = config
             .aliases
             .iter()
@@ -165,12 +168,19 @@ impl Server {
         let connections = TaskTracker::new();
         let mut accepting = tokio::task::JoinSet::new();
         for l in self.listeners {
-            accepting.spawn(l.accept_loop(self.site.clone(), connections.clone(), shutdown.clone()));
+            accepting.spawn(l.accept_loop(
+                self.site.clone(),
+                connections.clone(),
+                shutdown.clone(),
+            ));
         }
         while accepting.join_next().await.is_some() {}
         connections.close();
         let grace = self.site.config.timeouts.shutdown_grace();
-        if tokio::time::timeout(grace, connections.wait()).await.is_err() {
+        if tokio::time::timeout(grace, connections.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 "{} connections still open after {grace:?}; closing them",
                 connections.len()

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Serves the demo document root on http://localhost:8000/ (pass other
+# `sandserve serve` flags after it, e.g. `--port 9000`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release --locked -p sandserve
+exec "${CARGO_TARGET_DIR:-target}/release/sandserve" serve demo "$@"
