@@ -487,4 +487,33 @@ mod tests {
             400
         );
     }
+
+    #[test]
+    fn random_input_never_panics() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let alphabet =
+            b"GET /HTTP1.0\r\n:; \t-,chunkedContent-LengthTransfer-Encoding0123456789\x00\x7f\xff";
+        let limits = Limits {
+            max_request_line: 64,
+            max_header_lines: 8,
+            max_header_bytes: 256,
+            ..Limits::default()
+        };
+        for _ in 0..20_000 {
+            let len = rng.usize(0..300);
+            let mut bytes: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            if rng.bool() {
+                bytes.splice(0..0, b"POST / HTTP/1.1\r\n".iter().copied());
+            }
+            if let Ok(Some((head, used))) = parse_head(&bytes, &limits) {
+                assert!(used <= bytes.len());
+                if let Ok(Framing::Chunked) = body_framing(&head) {
+                    let mut d = crate::http::chunked::ChunkedDecoder::new(1 << 16);
+                    let _ = d.decode(&bytes[used..], &mut Vec::new());
+                }
+            }
+        }
+    }
 }
