@@ -5,8 +5,10 @@ use std::io;
 
 use crate::files;
 use crate::http::{Request, Response, ResponseWriter};
+use crate::pipes::Pipeline;
 use crate::route::{Captures, Methods, Pattern, RouteTable};
 use crate::server::Site;
+use crate::sub::SubContext;
 
 /// A kind of handler a route can name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +56,20 @@ pub async fn dispatch(
     writer: &mut ResponseWriter<'_>,
 ) -> io::Result<Reply> {
     match handler {
-        Handler::Files => Ok(Reply::Response(files::serve_static(&site.mounts, request))),
+        Handler::Files => Ok(Reply::Response(match files::serve_static(site, request) {
+            Ok(served) => {
+                let r = &served.resolved;
+                let ctx = SubContext {
+                    request,
+                    site,
+                    file: Some(&r.path),
+                    root: &r.root,
+                    url_base: &r.url_base,
+                };
+                apply_query_pipes(served.response, request, &ctx)
+            }
+            Err(error) => error,
+        })),
         Handler::Asis => match files::asis_body(&site.mounts, request) {
             Ok(body) => {
                 writer.write_raw_body(&body).await?;
@@ -62,5 +77,17 @@ pub async fn dispatch(
             }
             Err(response) => Ok(Reply::Response(response)),
         },
+    }
+}
+
+/// Applies the request's `?pipe=` to a handler's response; a bad pipeline is
+/// a 500 naming the problem.
+pub fn apply_query_pipes(response: Response, request: &Request, ctx: &SubContext) -> Response {
+    match Pipeline::from_request(request) {
+        Ok(None) => response,
+        Ok(Some(pipeline)) => pipeline
+            .apply(response, ctx)
+            .unwrap_or_else(|e| Response::error(500, &e.to_string())),
+        Err(e) => Response::error(500, &e.to_string()),
     }
 }

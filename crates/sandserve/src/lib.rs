@@ -9,7 +9,8 @@
 //!   into a [`http::Request`];
 //! - [`route`]: the route table picks a [`handler::Handler`];
 //! - [`handler`]: the handler answers, using [`files`] for static files and
-//!   `.asis` files;
+//!   `.asis` files; [`pipes`] then change the response as the query asks
+//!   (with [`sub`] for template substitution);
 //! - [`http::writer`]: the response goes out byte for byte.
 //!
 //! [`config`] holds what is configurable, each item with its default;
@@ -22,9 +23,12 @@ pub mod cli;
 pub mod config;
 pub mod files;
 pub mod handler;
+pub mod hosts;
 pub mod http;
+pub mod pipes;
 pub mod route;
 pub mod server;
+pub mod sub;
 
 pub use config::Config;
 pub use server::{ListenerInfo, Server, Site, StartError};

@@ -14,82 +14,110 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::http::{Body, FileRange, Headers, Part, Request, Response};
+use crate::server::Site;
+use crate::sub::{substitute, Escape, SubContext};
 use range::RangeRequest;
 pub use resolve::{Mounts, ResolveError, Resolved};
 
-/// The name of the per-directory headers file.
-pub const DIR_HEADERS: &str = "__dir__.headers";
+/// A file response and where it came from, for the pipes that follow.
+pub struct Served {
+    /// The response.
+    pub response: Response,
+    /// What was served.
+    pub resolved: Resolved,
+}
 
-/// Answers a request for a static file, a directory, or something missing.
-pub fn serve_static(mounts: &Mounts, request: &Request) -> Response {
-    let resolved = match mounts.resolve(&request.path) {
-        Ok(r) => r,
-        Err(e) => return not_found(request, &e),
-    };
-    let file = match File::open(&resolved.real) {
-        Ok(f) => f,
-        Err(e) => return Response::error(500, &format!("{}: {e}", request.path)),
-    };
-    let meta = match file.metadata() {
-        Ok(m) => m,
-        Err(e) => return Response::error(500, &format!("{}: {e}", request.path)),
-    };
+/// Answers a request for a static file or a directory. `Err` is an error
+/// response, to which no pipes apply.
+pub fn serve_static(site: &Site, request: &Request) -> Result<Served, Response> {
+    let resolved = site
+        .mounts
+        .resolve(&request.path)
+        .map_err(|e| not_found(request, &e))?;
+    let file = File::open(&resolved.real)
+        .map_err(|e| Response::error(500, &format!("{}: {e}", request.path)))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Response::error(500, &format!("{}: {e}", request.path)))?;
     if meta.is_dir() {
-        return directory(request, &resolved);
+        let response = directory(request, &resolved)?;
+        return Ok(Served { response, resolved });
     }
     let name = resolved
         .path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let ctx = SubContext {
+        request,
+        site,
+        file: Some(&resolved.path),
+        root: &resolved.root,
+        url_base: &resolved.url_base,
+    };
     let mut headers = Headers::with_capacity(4);
     headers.push("Content-Type", mime::content_type(&name));
-    match extra_headers(&resolved.path) {
-        Ok(extra) => {
-            if extra.contains(b"content-type") {
-                headers.remove(b"content-type");
-            }
-            headers.extend(extra);
-        }
-        Err(e) => return Response::error(500, &e.to_string()),
+    let extra = extra_headers(&resolved.path, &ctx).map_err(|e| Response::error(500, &e))?;
+    if extra.contains(b"content-type") {
+        headers.remove(b"content-type");
     }
-    let size = meta.len();
-    let file = Arc::new(file);
+    headers.extend(extra);
+
     let whole = FileRange {
-        file: file.clone(),
+        len: meta.len(),
+        file: Arc::new(file),
         offset: 0,
-        len: size,
     };
+    let body = if substitution_enabled(&resolved) {
+        let bytes = Body::file(whole)
+            .to_bytes()
+            .map_err(|e| Response::error(500, &format!("{}: {e}", request.path)))?;
+        let escape = Escape::for_file_name(&name);
+        Body::from(
+            substitute(&bytes, &ctx, escape).map_err(|e| Response::error(500, &e.to_string()))?,
+        )
+    } else {
+        Body::file(whole)
+    };
+    let response = ranged(request, headers, body)?;
+    Ok(Served { response, resolved })
+}
+
+/// `.sub.` anywhere in the path below the mount root turns substitution on.
+fn substitution_enabled(resolved: &Resolved) -> bool {
+    let rel = resolved
+        .path
+        .strip_prefix(&resolved.root)
+        .unwrap_or(&resolved.path);
+    rel.to_string_lossy().contains(".sub.")
+}
+
+/// The whole body, or the part a `Range` header asks for.
+fn ranged(request: &Request, mut headers: Headers, body: Body) -> Result<Response, Response> {
+    let size = body.len();
     let Some(range_header) = request.headers.get(b"range") else {
-        return Response {
+        return Ok(Response {
             headers,
-            body: Body::file(whole),
+            body,
             ..Response::default()
-        };
+        });
     };
-    let Ok(range_header) = std::str::from_utf8(range_header) else {
-        return Response::error(400, "Range header is not ASCII");
-    };
-    if !range_header.is_ascii() {
-        return Response::error(400, "Range header is not ASCII");
-    }
+    let range_header = std::str::from_utf8(range_header)
+        .ok()
+        .filter(|r| r.is_ascii())
+        .ok_or_else(|| Response::error(400, "Range header is not ASCII"))?;
     match range::parse(range_header, size) {
         RangeRequest::Satisfiable(ranges) if ranges.len() == 1 => {
             let (start, end) = ranges[0];
             headers.push("Content-Range", format!("bytes {start}-{}/{size}", end - 1));
-            let body = Body::file(FileRange {
-                file,
-                offset: start,
-                len: end - start,
-            });
-            Response {
+            Ok(Response {
                 status: 206,
                 headers,
-                body,
+                body: body.slice(start, end),
                 ..Response::default()
-            }
+            })
         }
-        RangeRequest::Satisfiable(ranges) => multipart(headers, file, size, &ranges),
+        RangeRequest::Satisfiable(ranges) => Ok(multipart(headers, &body, &ranges)),
         RangeRequest::Unsatisfiable | RangeRequest::Invalid => {
             let mut response = Response::error(
                 416,
@@ -98,7 +126,7 @@ pub fn serve_static(mounts: &Mounts, request: &Request) -> Response {
             response
                 .headers
                 .push("Content-Range", format!("bytes */{size}"));
-            response
+            Err(response)
         }
     }
 }
@@ -126,40 +154,61 @@ pub fn asis_body(mounts: &Mounts, request: &Request) -> Result<Body, Response> {
     }))
 }
 
-/// The `__dir__.headers` lines of the file's directory, then the file's own.
-fn extra_headers(path: &Path) -> Result<Headers, headers_file::HeadersFileError> {
+/// The `__dir__.headers` lines of the file's directory, then the file's own;
+/// a `.sub.headers` file takes the place of its plain twin and is substituted.
+fn extra_headers(path: &Path, ctx: &SubContext) -> Result<Headers, String> {
     let mut headers = Headers::new();
     if let Some(dir) = path.parent() {
-        if let Some(h) = headers_file::read(&dir.join(DIR_HEADERS))? {
-            headers.extend(h);
-        }
+        headers.extend(headers_of(&dir.join("__dir__"), ctx)?);
     }
-    let mut own = path.as_os_str().to_owned();
-    own.push(".headers");
-    if let Some(h) = headers_file::read(Path::new(&own))? {
-        headers.extend(h);
-    }
+    headers.extend(headers_of(path, ctx)?);
     Ok(headers)
 }
 
-fn directory(request: &Request, resolved: &Resolved) -> Response {
+fn headers_of(stem: &Path, ctx: &SubContext) -> Result<Headers, String> {
+    let with = |suffix: &str| {
+        let mut p = stem.as_os_str().to_owned();
+        p.push(suffix);
+        std::path::PathBuf::from(p)
+    };
+    let sub_path = with(".sub.headers");
+    match std::fs::read(&sub_path) {
+        Ok(text) => {
+            let text = substitute(&text, ctx, Escape::None)
+                .map_err(|e| format!("{}: {e}", sub_path.display()))?;
+            return headers_file::parse(&sub_path, &text).map_err(|e| e.to_string());
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) => {}
+        Err(e) => return Err(format!("{}: {e}", sub_path.display())),
+    }
+    Ok(headers_file::read(&with(".headers"))
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default())
+}
+
+fn directory(request: &Request, resolved: &Resolved) -> Result<Response, Response> {
     if !request.path.ends_with('/') {
         let mut location = format!("{}/", request.path);
         if let Some(q) = &request.query {
             location.push('?');
             location.push_str(q);
         }
-        return Response::new(301).with_header("Location", location);
+        return Ok(Response::new(301).with_header("Location", location));
     }
     match listing::render(&resolved.real, &request.path) {
-        Ok(html) => Response::new(200)
+        Ok(html) => Ok(Response::new(200)
             .with_header("Content-Type", "text/html")
-            .with_body(html),
-        Err(e) => Response::error(500, &format!("{}: {e}", request.path)),
+            .with_body(html)),
+        Err(e) => Err(Response::error(500, &format!("{}: {e}", request.path))),
     }
 }
 
-fn multipart(mut headers: Headers, file: Arc<File>, size: u64, ranges: &[(u64, u64)]) -> Response {
+fn multipart(mut headers: Headers, body: &Body, ranges: &[(u64, u64)]) -> Response {
+    let size = body.len();
     let boundary = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
     let content_type = headers
         .get(b"content-type")
@@ -181,11 +230,11 @@ fn multipart(mut headers: Headers, file: Arc<File>, size: u64, ranges: &[(u64, u
             format!("Content-Range: bytes {start}-{}/{size}\r\n\r\n", end - 1).as_bytes(),
         );
         parts.push(Part::Bytes(Bytes::from(part_head)));
-        parts.push(Part::File(FileRange {
-            file: file.clone(),
-            offset: start,
-            len: end - start,
-        }));
+        match body.slice(start, end) {
+            Body::Parts(p) => parts.extend(p),
+            Body::Bytes(b) => parts.push(Part::Bytes(b)),
+            _ => {}
+        }
     }
     parts.push(Part::Bytes(Bytes::from(format!("\r\n--{boundary}--\r\n"))));
     Response {

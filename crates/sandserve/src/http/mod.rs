@@ -15,5 +15,5 @@ pub mod writer;
 pub use headers::Headers;
 pub use limits::Limits;
 pub use request::{Peer, Request, Scheme};
-pub use response::{Body, FileRange, Part, Response};
+pub use response::{Body, FileRange, Pace, Paced, Part, Response};
 pub use writer::{ResponseWriter, Wire};

@@ -1,7 +1,9 @@
 //! The high-level response a handler returns and the server serialises.
 
 use std::fs::File;
+use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -53,6 +55,29 @@ pub enum Body {
     Bytes(Bytes),
     /// Several pieces, sent in order (a multipart range response, say).
     Parts(Vec<Part>),
+    /// A body sent in timed pieces (the `trickle` pipe).
+    Paced(Paced),
+}
+
+/// One step of a paced (trickled) body.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pace {
+    /// Send the next this many bytes.
+    Bytes(u64),
+    /// Wait this long.
+    Delay(Duration),
+    /// Repeat the previous this many steps until the body is all sent. Only
+    /// ever the last step.
+    Repeat(usize),
+}
+
+/// A body sent in pieces with pauses between them.
+#[derive(Clone, Debug)]
+pub struct Paced {
+    /// What is sent.
+    pub body: Box<Body>,
+    /// How: steps in order; whatever is left at the end is sent at once.
+    pub plan: Vec<Pace>,
 }
 
 impl Body {
@@ -62,6 +87,7 @@ impl Body {
             Body::Empty => 0,
             Body::Bytes(b) => b.len() as u64,
             Body::Parts(parts) => parts.iter().map(Part::len).sum(),
+            Body::Paced(p) => p.body.len(),
         }
     }
 
@@ -73,6 +99,87 @@ impl Body {
     /// A body that is one range of a file.
     pub fn file(range: FileRange) -> Self {
         Body::Parts(vec![Part::File(range)])
+    }
+
+    /// Bytes `start..end` of the body (clamped), without reading any file.
+    pub fn slice(&self, start: u64, end: u64) -> Body {
+        let end = end.min(self.len());
+        if start >= end {
+            return Body::Empty;
+        }
+        match self {
+            Body::Empty => Body::Empty,
+            Body::Bytes(b) => Body::Bytes(b.slice(start as usize..end as usize)),
+            Body::Parts(parts) => {
+                let mut out = Vec::new();
+                let mut offset = 0u64;
+                for part in parts {
+                    let (p_start, p_end) = (offset, offset + part.len());
+                    offset = p_end;
+                    let (s, e) = (start.max(p_start), end.min(p_end));
+                    if s >= e {
+                        continue;
+                    }
+                    let (s, e) = (s - p_start, e - p_start);
+                    out.push(match part {
+                        Part::Bytes(b) => Part::Bytes(b.slice(s as usize..e as usize)),
+                        Part::File(f) => Part::File(FileRange {
+                            file: f.file.clone(),
+                            offset: f.offset + s,
+                            len: e - s,
+                        }),
+                    });
+                }
+                Body::Parts(out)
+            }
+            Body::Paced(p) => Body::Paced(Paced {
+                body: Box::new(p.body.slice(start, end)),
+                plan: p.plan.clone(),
+            }),
+        }
+    }
+
+    /// The whole body in memory (files are read).
+    pub fn to_bytes(&self) -> io::Result<Bytes> {
+        match self {
+            Body::Empty => Ok(Bytes::new()),
+            Body::Bytes(b) => Ok(b.clone()),
+            Body::Parts(parts) => {
+                let mut out = Vec::with_capacity(self.len() as usize);
+                for part in parts {
+                    match part {
+                        Part::Bytes(b) => out.extend_from_slice(b),
+                        Part::File(f) => {
+                            use std::os::unix::fs::FileExt;
+                            let start = out.len();
+                            out.resize(start + f.len as usize, 0);
+                            f.file.read_exact_at(&mut out[start..], f.offset)?;
+                        }
+                    }
+                }
+                Ok(out.into())
+            }
+            Body::Paced(p) => p.body.to_bytes(),
+        }
+    }
+
+    /// Replaces the bytes of the body, keeping any pacing around them.
+    pub fn map_bytes(
+        &self,
+        f: impl FnOnce(Bytes) -> Result<Vec<u8>, String>,
+    ) -> Result<Body, String> {
+        match self {
+            Body::Paced(p) => Ok(Body::Paced(Paced {
+                body: Box::new(p.body.map_bytes(f)?),
+                plan: p.plan.clone(),
+            })),
+            other => {
+                let bytes = other
+                    .to_bytes()
+                    .map_err(|e| format!("reading the body: {e}"))?;
+                Ok(Body::Bytes(f(bytes)?.into()))
+            }
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use std::io;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::date;
-use super::response::{Body, Part, Response};
+use super::response::{Body, Pace, Paced, Part, Response};
 use super::status::reason_phrase;
 
 /// Size of the pieces a file is read and sent in.
@@ -158,6 +158,7 @@ impl<'a> ResponseWriter<'a> {
     /// Writes a body of any form as content.
     pub async fn write_body(&mut self, body: &Body) -> io::Result<()> {
         match body {
+            Body::Paced(paced) => Box::pin(self.write_paced(paced)).await,
             Body::Empty => Ok(()),
             Body::Bytes(b) => self.write_content(b).await,
             Body::Parts(parts) => {
@@ -180,6 +181,50 @@ impl<'a> ResponseWriter<'a> {
                 Ok(())
             }
         }
+    }
+
+    /// Writes a paced body: each piece reaches the socket before the pause
+    /// that follows it. Pauses are skipped on a HEAD request.
+    async fn write_paced(&mut self, paced: &Paced) -> io::Result<()> {
+        let body = &paced.body;
+        let total = body.len();
+        let mut sent = 0u64;
+        let (plan, repeat) = match paced.plan.split_last() {
+            Some((Pace::Repeat(n), rest)) => {
+                (rest, Some(&rest[rest.len() - (*n).min(rest.len())..]))
+            }
+            _ => (&paced.plan[..], None),
+        };
+        for step in plan {
+            self.pace_step(step, body, &mut sent).await?;
+        }
+        if let Some(window) = repeat {
+            // Parsing guarantees the window sends bytes, so this ends.
+            while sent < total {
+                for step in window {
+                    self.pace_step(step, body, &mut sent).await?;
+                }
+            }
+        }
+        if sent < total {
+            Box::pin(self.write_body(&body.slice(sent, total))).await?;
+        }
+        Ok(())
+    }
+
+    async fn pace_step(&mut self, step: &Pace, body: &Body, sent: &mut u64) -> io::Result<()> {
+        match *step {
+            Pace::Bytes(n) => {
+                let end = (*sent + n).min(body.len());
+                if end > *sent {
+                    Box::pin(self.write_body(&body.slice(*sent, end))).await?;
+                    *sent = end;
+                }
+            }
+            Pace::Delay(d) if !self.head_only => tokio::time::sleep(d).await,
+            Pace::Delay(_) | Pace::Repeat(_) => {}
+        }
+        Ok(())
     }
 
     /// Writes a file body (or any body) as raw bytes: for `.asis` files.

@@ -16,6 +16,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, ConfigError, SslKind};
 use crate::files::Mounts;
 use crate::handler::{default_routes, Handler};
+use crate::hosts::Hosts;
 use crate::http::Scheme;
 use crate::route::RouteTable;
 
@@ -32,6 +33,8 @@ pub struct Site {
     pub routes: RouteTable<Handler>,
     /// The ports actually bound, per scheme, in configuration order.
     pub ports: BTreeMap<String, Vec<u16>>,
+    /// Every host name and its subdomains.
+    pub hosts: Hosts,
 }
 
 /// A listener that is bound and ready.
@@ -143,11 +146,18 @@ impl Server {
             }
             ports.insert(scheme_name.clone(), bound);
         }
+        let hosts = Hosts::from_config(&config).map_err(|e| {
+            StartError::Config(ConfigError {
+                source: "configuration".into(),
+                message: format!("subdomains: {e}"),
+            })
+        })?;
         let site = Arc::new(Site {
             config,
             mounts,
             routes: default_routes(),
             ports,
+            hosts,
         });
         Ok(Server { site, listeners })
     }
