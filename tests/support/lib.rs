@@ -142,7 +142,13 @@ impl TestServer {
 
     /// A request with extra header lines, on its own connection.
     pub fn request(&self, method: &str, path: &str, headers: &[&str]) -> Resp {
-        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.addr);
+        let mut req = format!("{method} {path} HTTP/1.1\r\n");
+        if !headers
+            .iter()
+            .any(|h| h.to_ascii_lowercase().starts_with("host:"))
+        {
+            req.push_str(&format!("Host: {}\r\n", self.addr));
+        }
         for h in headers {
             req.push_str(h);
             req.push_str("\r\n");
