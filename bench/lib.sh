@@ -53,9 +53,10 @@ start_sandserve() {
   LAST_PID=$!; PIDS+=("$LAST_PID"); wait_port "$port"
 }
 
+# start_wptserve DOC_ROOT PORT [SUBDOMAIN…]
 start_wptserve() {
-  local root=$1 port=$2
-  python3 "$BENCH_DIR/peers/wptserve_serve.py" "$root" "$port" >/dev/null 2>&1 &
+  local root=$1 port=$2; shift 2
+  python3 "$BENCH_DIR/peers/wptserve_serve.py" "$root" "$port" "$@" >/dev/null 2>&1 &
   LAST_PID=$!; PIDS+=("$LAST_PID"); wait_port "$port"
 }
 
@@ -121,4 +122,15 @@ report() {
     set -- $row
     printf '%-28s %12.0f %10.0f %10.0f %10.1f %10.2f\n' "$1" "$2" "$3" "$4" "$(echo "$5/1024" | bc -l)" "$(echo "$2/$base_rps" | bc -l)"
   done
+}
+
+# ratio A B: prints "A / B = N×" from the measured throughputs.
+ratio() {
+  local A_NAME=$1 B_NAME=$2 row a b
+  for row in "${RESULTS[@]}"; do
+    set -- $row
+    [ "$1" = "$A_NAME" ] && a=$2
+    [ "$1" = "$B_NAME" ] && b=$2
+  done
+  printf '%s / %s = %.1f×\n' "$A_NAME" "$B_NAME" "$(echo "$a/$b" | bc -l)"
 }
