@@ -81,7 +81,7 @@ impl Mounts {
                 })?,
             });
         }
-        mounts.sort_by(|a, b| b.url_path.len().cmp(&a.url_path.len()));
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.url_path.len()));
         mounts.push(Mount {
             url_path: "/".to_string(),
             local: doc_root.canonicalize().map_err(|e| {

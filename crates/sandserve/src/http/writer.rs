@@ -259,8 +259,8 @@ impl<'a> ResponseWriter<'a> {
             if !has_date {
                 push_header(&mut head, b"Date", &date::now());
             }
-            let bodiless = matches!(response.status, 100..=199 | 204 | 304);
-            if !has_length && !(bodiless && body_len == 0) {
+            let bodiless = matches!(response.status, 100..=199 | 204 | 304) && body_len == 0;
+            if !has_length && !bodiless {
                 let mut n = itoa::Buffer::new();
                 let n = n.format(body_len);
                 push_header(&mut head, b"Content-Length", n.as_bytes());
