@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Serves the demo document root on http://localhost:8000/ (pass other
-# `sandserve serve` flags after it, e.g. `--port 9000`).
+# Builds the example handlers and sandserve, then serves the demo document
+# root on http://localhost:8000/ (pass other `sandserve serve` flags after it,
+# e.g. `--port 9000`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+bash scripts/build-guests.sh
 cargo build --release --locked -p sandserve
 exec "${CARGO_TARGET_DIR:-target}/release/sandserve" serve demo "$@"

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The end-to-end tests build the example handlers for wasm32-wasip2.
+rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

@@ -13,6 +13,16 @@ use sandserve::config::PortSpec;
 use sandserve::Config;
 use tokio_util::sync::CancellationToken;
 
+/// The built guest examples: `GUEST_DIR` and `for_each_guest!`.
+pub mod guests {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+
+    /// The path of a built guest, by its crate name.
+    pub fn path(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(GUEST_DIR).join(format!("{}.wasm", name.replace('-', "_")))
+    }
+}
+
 /// How long a test client waits for any one read before failing.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -12,6 +12,7 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use crate::http::Limits;
+pub use crate::stash::StashLimits;
 
 /// The whole configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -41,6 +42,12 @@ pub struct Config {
     pub limits: Limits,
     /// Connection timeouts.
     pub timeouts: Timeouts,
+    /// Limits on WebAssembly handlers.
+    pub wasm: WasmLimits,
+    /// Limits on the stash.
+    pub stash: StashLimits,
+    /// Routes to handlers, tried before the default routes. Default: none.
+    pub routes: Vec<RouteConfig>,
     /// wpt's start-up DNS probe; accepted for compatibility, not performed.
     pub check_subdomains: bool,
     /// Log level (`error`, `warn`, `info`, `debug`, `trace`). Default: `info`.
@@ -62,6 +69,9 @@ impl Default for Config {
             aliases: Vec::new(),
             limits: Limits::default(),
             timeouts: Timeouts::default(),
+            wasm: WasmLimits::default(),
+            stash: StashLimits::default(),
+            routes: Vec::new(),
             check_subdomains: false,
             log_level: None,
         }
@@ -188,6 +198,58 @@ impl Timeouts {
     }
 }
 
+/// Limits on each request a WebAssembly handler answers.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WasmLimits {
+    /// CPU time a request may use, in milliseconds (time spent sleeping or
+    /// waiting on the client does not count). Default: 10000.
+    pub cpu_time_ms: u64,
+    /// Wall time a request may take, sleeps included, in seconds. Default: 300.
+    pub wall_time_secs: f64,
+    /// Linear memory of an instance, in MiB. Default: 128.
+    pub max_memory_mib: u64,
+    /// Elements of a table. Default: 20000.
+    pub max_table_elements: usize,
+    /// WebAssembly stack, in KiB. Default: 1024.
+    pub max_stack_kib: usize,
+    /// Bytes a handler may send (body or writer). Default: 268435456 (256 MiB).
+    pub max_response_bytes: u64,
+    /// Instances alive at once (concurrent handler requests); more wait for
+    /// a slot up to the wall time. Default: 1024.
+    pub max_instances: u32,
+    /// Guest stdout and stderr kept for the log, per request, in bytes. Default: 65536.
+    pub max_log_bytes: usize,
+}
+
+impl Default for WasmLimits {
+    fn default() -> Self {
+        WasmLimits {
+            cpu_time_ms: 10_000,
+            wall_time_secs: 300.0,
+            max_memory_mib: 128,
+            max_table_elements: 20_000,
+            max_stack_kib: 1024,
+            max_response_bytes: 256 << 20,
+            max_instances: 1024,
+            max_log_bytes: 64 << 10,
+        }
+    }
+}
+
+/// An explicit route to a WebAssembly handler.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Methods it answers (`GET` also answers `HEAD`); `["*"]` or absent: any.
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// The path pattern: literal text, `{name}` for one segment, one `*`.
+    pub path: String,
+    /// The `.wasm` component; relative paths are relative to the configuration file.
+    pub handler: PathBuf,
+}
+
 /// The schemes a `ports` key may name.
 pub const SCHEMES: &[&str] = &[
     "http",
@@ -236,6 +298,9 @@ impl Config {
         }
         for alias in &mut config.aliases {
             alias.local_dir = base.join(&alias.local_dir);
+        }
+        for route in &mut config.routes {
+            route.handler = base.join(&route.handler);
         }
         Ok(config)
     }
@@ -316,6 +381,30 @@ impl Config {
                     alias.url_path
                 ));
             }
+        }
+        for (i, route) in self.routes.iter().enumerate() {
+            crate::route::Pattern::new(&route.path)
+                .map_err(|e| format!("routes[{i}].path: {e}"))?;
+        }
+        let w = &self.wasm;
+        if !(w.wall_time_secs.is_finite() && w.wall_time_secs > 0.0) {
+            return Err("wasm.wall_time_secs: must be a positive number of seconds".into());
+        }
+        for (key, value) in [
+            ("wasm.cpu_time_ms", w.cpu_time_ms),
+            ("wasm.max_memory_mib", w.max_memory_mib),
+            ("wasm.max_stack_kib", w.max_stack_kib as u64),
+            ("wasm.max_instances", u64::from(w.max_instances)),
+        ] {
+            if value == 0 {
+                return Err(format!("{key}: must be at least 1"));
+            }
+        }
+        if w.max_memory_mib > 4096 {
+            return Err("wasm.max_memory_mib: at most 4096 (a 32-bit memory)".into());
+        }
+        if !(self.stash.ttl_secs.is_finite() && self.stash.ttl_secs > 0.0) {
+            return Err("stash.ttl_secs: must be a positive number of seconds".into());
         }
         if self.ssl.encrypt_after_connect {
             return Err("ssl.encrypt_after_connect: not supported".into());

@@ -10,7 +10,8 @@
 //! - [`route`]: the route table picks a [`handler::Handler`];
 //! - [`handler`]: the handler answers, using [`files`] for static files and
 //!   `.asis` files; [`pipes`] then change the response as the query asks
-//!   (with [`sub`] for template substitution);
+//!   (with [`sub`] for template substitution); [`wasm`] runs WebAssembly
+//!   handlers, each request in a fresh sandboxed instance, sharing the [`stash`];
 //! - [`http::writer`]: the response goes out byte for byte.
 //!
 //! [`config`] holds what is configurable, each item with its default;
@@ -28,7 +29,9 @@ pub mod http;
 pub mod pipes;
 pub mod route;
 pub mod server;
+pub mod stash;
 pub mod sub;
+pub mod wasm;
 
 pub use config::Config;
 pub use server::{ListenerInfo, Server, Site, StartError};

@@ -3,6 +3,7 @@
 
 pub mod chunked;
 pub mod date;
+pub mod form;
 pub mod headers;
 pub mod limits;
 pub mod parse;

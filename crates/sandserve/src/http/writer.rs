@@ -100,6 +100,12 @@ impl<'a> ResponseWriter<'a> {
         }
     }
 
+    /// Marks the response as not safely delimited (a handler failed part way,
+    /// say), so the connection is closed after it.
+    pub fn break_framing(&mut self) {
+        self.raw_written = true;
+    }
+
     /// Writes the status line `HTTP/1.1 CODE REASON`. Without a reason, the
     /// reference server's phrase for the code is used (empty when it has none).
     pub async fn write_status(&mut self, code: u16, reason: Option<&[u8]>) -> io::Result<()> {

@@ -147,7 +147,7 @@ impl Connection {
                 .map_err(|_| Stop::Quiet)?;
         }
         let body = self.read_body(framing).await?;
-        let request = Request::new(head, body, self.peer);
+        let request = Arc::new(Request::new(head, body, self.peer));
         let head_only = request.method == "HEAD";
         let keep_alive_header = request.version == Version::Http10 && request.wants_keep_alive();
         let site = self.site.clone();
@@ -159,7 +159,7 @@ impl Connection {
                 false
             }
             Some((route, captures)) => {
-                match dispatch(&route.handler, &site, &request, &captures, &mut writer).await {
+                match dispatch(&route.handler, &site, &request, captures, &mut writer).await {
                     Ok(Reply::Response(response)) => {
                         writer.send(&response).await.map_err(|_| Stop::Quiet)?;
                         response.close_connection

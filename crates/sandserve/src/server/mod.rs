@@ -15,10 +15,12 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, ConfigError, SslKind};
 use crate::files::Mounts;
-use crate::handler::{default_routes, Handler};
+use crate::handler::{routes, Handler};
 use crate::hosts::Hosts;
 use crate::http::Scheme;
 use crate::route::RouteTable;
+use crate::stash::Stash;
+use crate::wasm::WasmRuntime;
 
 pub use listener::{is_bad_port, BAD_PORTS};
 
@@ -35,6 +37,10 @@ pub struct Site {
     pub ports: BTreeMap<String, Vec<u16>>,
     /// Every host name and its subdomains.
     pub hosts: Hosts,
+    /// The WebAssembly handler runtime.
+    pub wasm: WasmRuntime,
+    /// State shared between requests.
+    pub stash: Stash,
 }
 
 /// A listener that is bound and ready.
@@ -152,12 +158,27 @@ impl Server {
                 message: format!("subdomains: {e}"),
             })
         })?;
+        let wasm = WasmRuntime::new(&config.wasm).map_err(|message| {
+            StartError::Config(ConfigError {
+                source: "configuration".into(),
+                message,
+            })
+        })?;
+        let routes = routes(&config).map_err(|message| {
+            StartError::Config(ConfigError {
+                source: "configuration".into(),
+                message,
+            })
+        })?;
+        let stash = Stash::new(config.stash.clone());
         let site = Arc::new(Site {
             config,
             mounts,
-            routes: default_routes(),
+            routes,
             ports,
             hosts,
+            wasm,
+            stash,
         });
         Ok(Server { site, listeners })
     }

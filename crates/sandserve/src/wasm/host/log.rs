@@ -1,0 +1,30 @@
+//! `log`: a guest's lines in the server's log, tagged with the request.
+
+use crate::wasm::bindings::sandserve::handler::log::{Host, Level};
+use crate::wasm::state::HostState;
+
+/// Longest line a guest may log; longer ones are cut.
+const MAX_LINE: usize = 4096;
+
+impl Host for HostState {
+    fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        let mut message = message;
+        if message.len() > MAX_LINE {
+            let mut cut = MAX_LINE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push('…');
+        }
+        let tag = &self.tag;
+        match level {
+            Level::Error => tracing::error!(target: "sandserve::guest", "{tag}: {message}"),
+            Level::Warn => tracing::warn!(target: "sandserve::guest", "{tag}: {message}"),
+            Level::Info => tracing::info!(target: "sandserve::guest", "{tag}: {message}"),
+            Level::Debug => tracing::debug!(target: "sandserve::guest", "{tag}: {message}"),
+            Level::Trace => tracing::trace!(target: "sandserve::guest", "{tag}: {message}"),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,16 @@
+//! `timing.sleep`: parks the request (never a thread); the time counts as
+//! wall time, not CPU time.
+
+use std::time::{Duration, Instant};
+
+use crate::wasm::bindings::sandserve::handler::timing::Host;
+use crate::wasm::state::HostState;
+
+impl Host for HostState {
+    async fn sleep(&mut self, duration: u64) -> wasmtime::Result<()> {
+        let start = Instant::now();
+        tokio::time::sleep(Duration::from_nanos(duration)).await;
+        self.parked += start.elapsed();
+        Ok(())
+    }
+}
