@@ -62,7 +62,7 @@ impl WasmRuntime {
     ) -> Outcome {
         let limits = &self.limits;
         let wall = Duration::from_secs_f64(limits.wall_time_secs);
-        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + wall;
         let tag = format!("{} {}", compiled.path.display(), request.target);
         let fail = |message: String| Outcome::Failed {
             status: 500,
@@ -71,10 +71,12 @@ impl WasmRuntime {
         };
 
         // Wait for an instance slot (within the wall time).
-        let Ok(Ok(_permit)) = tokio::time::timeout(wall, self.slots.clone().acquire_owned()).await
-        else {
+        let slot = tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned()).await;
+        let Ok(Ok(_permit)) = slot else {
             return fail(format!("no instance slot free within {wall:?}"));
         };
+        // CPU time is counted from here: waiting for a slot is not the guest's.
+        let started = Instant::now();
 
         let output = LogSink::new(limits.max_log_bytes);
         let wasi = WasiCtxBuilder::new()
@@ -97,6 +99,7 @@ impl WasmRuntime {
             captures,
             site,
             response: Response::default(),
+            body: Vec::new(),
             writes,
             writer_used: false,
             response_bytes: 0,
@@ -125,9 +128,10 @@ impl WasmRuntime {
             let instance = compiled.pre.instantiate_async(&mut store).await?;
             instance.call_handle(&mut store, req, resp, writer).await
         };
-        let result = tokio::time::timeout(wall, call).await;
+        let result = tokio::time::timeout_at(deadline, call).await;
 
-        let state = store.into_data();
+        let mut state = store.into_data();
+        state.response.body = std::mem::take(&mut state.body).into();
         let writer_used = state.writer_used;
         let (stdout, dropped) = output.contents();
         let outcome = match result {

@@ -56,7 +56,10 @@ pub struct HostState {
     pub(super) request: Arc<Request>,
     pub(super) captures: Captures,
     pub(super) site: Arc<Site>,
+    /// The response's head and switches; its body is kept in `body`.
     pub(super) response: Response,
+    /// The response body as built by `set-body` and `append-body`.
+    pub(super) body: Vec<u8>,
     pub(super) writes: mpsc::Sender<WriteCmd>,
     pub(super) writer_used: bool,
     pub(super) response_bytes: u64,

@@ -84,18 +84,15 @@ impl HostResponse for HostState {
     }
 
     fn set_body(&mut self, _: Resource<ResponseHandle>, body: Vec<u8>) -> wasmtime::Result<()> {
-        let before = self.response.body.len();
-        self.response_bytes = self.response_bytes.saturating_sub(before);
+        self.response_bytes = self.response_bytes.saturating_sub(self.body.len() as u64);
         self.count_response_bytes(body.len())?;
-        self.response.body = body.into();
+        self.body = body;
         Ok(())
     }
 
     fn append_body(&mut self, _: Resource<ResponseHandle>, chunk: Vec<u8>) -> wasmtime::Result<()> {
         self.count_response_bytes(chunk.len())?;
-        let mut body = self.response.body.to_bytes()?.to_vec();
-        body.extend_from_slice(&chunk);
-        self.response.body = body.into();
+        self.body.extend_from_slice(&chunk);
         Ok(())
     }
 

@@ -1,0 +1,2 @@
+def main(request, response):
+    return [("Content-Type", "text/plain")], "Hello, world!\n"

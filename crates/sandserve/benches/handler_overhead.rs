@@ -1,0 +1,101 @@
+//! Per-request overhead of a WebAssembly handler through the real host code:
+//! a fresh store, instantiation from the pre-linked component, one call of
+//! `handle` (the hello guest: a status, a header and a body), and teardown.
+//!
+//! Needs the built guests: `bash scripts/build-guests.sh` (bench/handlers.sh
+//! runs it). Prints criterion's estimate, then p50/p99 over 20,000 runs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use sandserve::config::PortSpec;
+use sandserve::http::parse::parse_head;
+use sandserve::http::{Limits, Peer, Request, Scheme};
+use sandserve::wasm::Outcome;
+use sandserve::{Config, Server};
+
+fn hello_wasm() -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let path = target.join("guests/wasm32-wasip2/release/hello.wasm");
+    assert!(
+        path.exists(),
+        "{} is missing: run bash scripts/build-guests.sh",
+        path.display()
+    );
+    path
+}
+
+fn overhead(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let root = std::env::temp_dir();
+    let (server, compiled) = runtime.block_on(async {
+        let mut config = Config {
+            doc_root: Some(root),
+            browser_host: "127.0.0.1".into(),
+            ..Config::default()
+        };
+        config.ports.insert("http".into(), vec![PortSpec::Auto]);
+        let server = Server::bind(config).await.unwrap();
+        let compiled = server.site().wasm.load(&hello_wasm()).await.ok().unwrap();
+        (server, compiled)
+    });
+    let site = server.site().clone();
+    let raw = b"GET /hello.wasm HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    let (head, _) = parse_head(raw, &Limits::default()).unwrap().unwrap();
+    let addr = "127.0.0.1:8000".parse().unwrap();
+    let peer = Peer {
+        client: addr,
+        server: addr,
+        scheme: Scheme::Http,
+    };
+    let request = Arc::new(Request::new(head, Bytes::new(), peer));
+    let once = || {
+        let (writes, _pending) = tokio::sync::mpsc::channel(1);
+        let (site, request, compiled) = (site.clone(), request.clone(), compiled.clone());
+        async move {
+            match site
+                .wasm
+                .run(&compiled, request, Vec::new(), site.clone(), writes)
+                .await
+            {
+                Outcome::Response(r) => black_box(r),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+
+    c.bench_function("hello handler: instantiate + call + drop", |b| {
+        b.to_async(&runtime).iter(once)
+    });
+
+    let samples: Vec<Duration> = runtime.block_on(async {
+        let mut samples = Vec::with_capacity(20_000);
+        for _ in 0..20_000 {
+            let start = Instant::now();
+            once().await;
+            samples.push(start.elapsed());
+        }
+        samples
+    });
+    let mut sorted = samples;
+    sorted.sort_unstable();
+    let pct = |p: f64| sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)];
+    println!(
+        "hello handler per request over {} runs: p50 {:.1} µs, p99 {:.1} µs",
+        sorted.len(),
+        pct(0.50).as_secs_f64() * 1e6,
+        pct(0.99).as_secs_f64() * 1e6
+    );
+}
+
+criterion_group!(benches, overhead);
+criterion_main!(benches);
