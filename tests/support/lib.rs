@@ -74,6 +74,7 @@ pub struct TestServer {
     pub listeners: Vec<(String, SocketAddr)>,
     shutdown: CancellationToken,
     thread: Option<JoinHandle<()>>,
+    _cache: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
@@ -90,8 +91,13 @@ impl TestServer {
             ..Config::default()
         };
         config.ports.insert("http".into(), vec![PortSpec::Auto]);
+        // A compile cache of its own, unless the test names one.
+        let cache = tempfile::tempdir().expect("cache directory");
+        config.wasm.cache_dir = Some(cache.path().to_path_buf());
         edit(&mut config);
-        Self::start_config(config)
+        let mut server = Self::start_config(config);
+        server._cache = Some(cache);
+        server
     }
 
     /// Serves with exactly this configuration.
@@ -129,6 +135,7 @@ impl TestServer {
             listeners,
             shutdown,
             thread: Some(thread),
+            _cache: None,
         }
     }
 

@@ -220,6 +220,13 @@ pub struct WasmLimits {
     pub max_instances: u32,
     /// Guest stdout and stderr kept for the log, per request, in bytes. Default: 65536.
     pub max_log_bytes: usize,
+    /// Keep compiled handlers on disk across restarts. Default: true.
+    pub disk_cache: bool,
+    /// Where. Default: `$XDG_CACHE_HOME/sandserve`, else `~/.cache/sandserve`.
+    pub cache_dir: Option<PathBuf>,
+    /// Largest size of the disk cache in MiB; least recently used entries
+    /// go first. Default: 1024.
+    pub cache_max_mib: u64,
 }
 
 impl Default for WasmLimits {
@@ -233,6 +240,9 @@ impl Default for WasmLimits {
             max_response_bytes: 256 << 20,
             max_instances: 1024,
             max_log_bytes: 64 << 10,
+            disk_cache: true,
+            cache_dir: None,
+            cache_max_mib: 1024,
         }
     }
 }
@@ -301,6 +311,9 @@ impl Config {
         }
         for route in &mut config.routes {
             route.handler = base.join(&route.handler);
+        }
+        if let Some(dir) = &config.wasm.cache_dir {
+            config.wasm.cache_dir = Some(base.join(dir));
         }
         Ok(config)
     }

@@ -17,7 +17,7 @@
 //! [`config`] holds what is configurable, each item with its default;
 //! [`cli`] is the `sandserve` command.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod cli;

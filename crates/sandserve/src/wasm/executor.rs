@@ -100,6 +100,7 @@ impl WasmRuntime {
             site,
             response: Response::default(),
             body: Vec::new(),
+            form: None,
             writes,
             writer_used: false,
             response_bytes: 0,

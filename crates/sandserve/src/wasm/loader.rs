@@ -1,10 +1,19 @@
-//! Compiling handler files, once each: the compiled, pre-linked component is
-//! kept in memory and used until the file changes. Concurrent first requests
-//! for one file share one compilation, which runs off the async threads.
+//! Compiling handler files, once each.
+//!
+//! Each request for a handler checks the file's identity (size, times,
+//! inode) — a `stat`, a microsecond. While it is unchanged the pre-linked
+//! component in memory is used. When it changes, the file is read and
+//! hashed: the same content (a file touched, or copied back) keeps the
+//! compiled component; new content is loaded from the disk cache or
+//! compiled (then stored there). Compiling runs on the blocking pool, and
+//! concurrent first requests for one version share one compilation. Swapping
+//! versions is atomic: requests already running keep the version they
+//! started with.
 
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -13,12 +22,15 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::Engine;
 
 use super::bindings::HandlerPre;
+use super::cache::{content_key, DiskCache};
 use super::state::HostState;
 
 /// A handler ready to instantiate.
 pub struct Compiled {
     /// The file it came from.
     pub path: PathBuf,
+    /// SHA-256 of the component's bytes.
+    pub hash: [u8; 32],
     /// Pre-linked against the host's imports.
     pub pre: HandlerPre<HostState>,
 }
@@ -34,27 +46,71 @@ pub enum LoadError {
     Invalid(String),
 }
 
-/// What identifies one version of a file.
+/// How handlers were obtained since start-up.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LoadStats {
+    /// Compiled from source.
+    pub compiled: u64,
+    /// Loaded from the disk cache.
+    pub disk_hits: u64,
+    /// A changed file whose content was unchanged: the compiled component kept.
+    pub unchanged: u64,
+}
+
+/// What identifies one version of a file, cheaply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Version {
+struct FileIdentity {
     len: u64,
     modified: Option<SystemTime>,
+    changed: (i64, i64),
     inode: u64,
 }
 
 struct Slot {
-    version: Version,
+    identity: FileIdentity,
     compiled: OnceCell<Result<Arc<Compiled>, LoadError>>,
 }
 
-/// The in-memory cache of compiled handlers.
+/// The in-memory cache of compiled handlers, in front of the disk cache.
 #[derive(Default)]
 pub struct Loader {
     slots: Mutex<HashMap<PathBuf, Arc<Slot>>>,
+    disk: Option<Arc<DiskCache>>,
+    compiled: AtomicU64,
+    disk_hits: AtomicU64,
+    unchanged: AtomicU64,
+}
+
+enum Prepared {
+    Unchanged,
+    FromDisk([u8; 32], Component),
+    Compiled([u8; 32], Component),
 }
 
 impl Loader {
-    /// The compiled handler of `path`, compiling it if it is new or changed.
+    /// A loader backed by a disk cache (or none).
+    pub fn new(disk: Option<DiskCache>) -> Self {
+        Loader {
+            disk: disk.map(Arc::new),
+            ..Loader::default()
+        }
+    }
+
+    /// The disk cache, if there is one.
+    pub fn disk(&self) -> Option<&DiskCache> {
+        self.disk.as_deref()
+    }
+
+    /// Counts since start-up.
+    pub fn stats(&self) -> LoadStats {
+        LoadStats {
+            compiled: self.compiled.load(Ordering::Relaxed),
+            disk_hits: self.disk_hits.load(Ordering::Relaxed),
+            unchanged: self.unchanged.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The compiled handler of `path`, as the file is now.
     pub async fn load(
         &self,
         engine: &Engine,
@@ -63,8 +119,7 @@ impl Loader {
     ) -> Result<Arc<Compiled>, LoadError> {
         let meta = match std::fs::metadata(path) {
             Ok(m) if m.is_file() => m,
-            Ok(_) => return Err(LoadError::Missing),
-            Err(_) => {
+            _ => {
                 self.slots
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -72,62 +127,97 @@ impl Loader {
                 return Err(LoadError::Missing);
             }
         };
-        let version = Version {
+        use std::os::unix::fs::MetadataExt;
+        let identity = FileIdentity {
             len: meta.len(),
             modified: meta.modified().ok(),
-            inode: std::os::unix::fs::MetadataExt::ino(&meta),
+            changed: (meta.ctime(), meta.ctime_nsec()),
+            inode: meta.ino(),
         };
-        let slot = {
+        let (slot, previous) = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
             match slots.get(path) {
-                Some(slot) if slot.version == version => slot.clone(),
-                _ => {
+                Some(slot) if slot.identity == identity => (slot.clone(), None),
+                old => {
+                    let previous = old
+                        .and_then(|s| s.compiled.get())
+                        .and_then(|r| r.as_ref().ok())
+                        .cloned();
                     let slot = Arc::new(Slot {
-                        version,
+                        identity,
                         compiled: OnceCell::new(),
                     });
                     slots.insert(path.to_path_buf(), slot.clone());
-                    slot
+                    (slot, previous)
                 }
             }
         };
         slot.compiled
-            .get_or_init(|| compile(engine.clone(), linker, path.to_path_buf()))
+            .get_or_init(|| self.prepare(engine, linker, path.to_path_buf(), previous))
             .await
             .clone()
     }
-}
 
-async fn compile(
-    engine: Engine,
-    linker: &Linker<HostState>,
-    path: PathBuf,
-) -> Result<Arc<Compiled>, LoadError> {
-    let file = path.clone();
-    let component = tokio::task::spawn_blocking(move || -> Result<Component, LoadError> {
-        let bytes = read(&file)?;
-        if bytes.get(4..8) == Some(&[1, 0, 0, 0]) && bytes.starts_with(b"\0asm") {
-            return Err(LoadError::CoreModule);
-        }
-        let started = std::time::Instant::now();
-        let component = Component::new(&engine, &bytes)
-            .map_err(|e| LoadError::Invalid(format!("not a valid component: {e:#}")))?;
-        tracing::info!(
-            "compiled {} ({} KiB) in {:.0} ms",
-            file.display(),
-            bytes.len() / 1024,
-            started.elapsed().as_secs_f64() * 1000.0
-        );
-        Ok(component)
-    })
-    .await
-    .map_err(|e| LoadError::Invalid(format!("compilation failed: {e}")))??;
-    let pre = linker
-        .instantiate_pre(&component)
-        .map_err(|e| LoadError::Invalid(format!("cannot be linked: {e:#}")))?;
-    let pre = HandlerPre::new(pre)
-        .map_err(|e| LoadError::Invalid(format!("does not export the handler world: {e:#}")))?;
-    Ok(Arc::new(Compiled { path, pre }))
+    async fn prepare(
+        &self,
+        engine: &Engine,
+        linker: &Linker<HostState>,
+        path: PathBuf,
+        previous: Option<Arc<Compiled>>,
+    ) -> Result<Arc<Compiled>, LoadError> {
+        let previous_hash = previous.as_ref().map(|p| p.hash);
+        let (file, engine_for_work, disk) = (path.clone(), engine.clone(), self.disk.clone());
+        let prepared = tokio::task::spawn_blocking(move || -> Result<Prepared, LoadError> {
+            let bytes = read(&file)?;
+            if bytes.starts_with(b"\0asm\x01\0\0\0") {
+                return Err(LoadError::CoreModule);
+            }
+            let hash = content_key(&bytes);
+            if previous_hash == Some(hash) {
+                return Ok(Prepared::Unchanged);
+            }
+            if let Some(component) = disk.as_ref().and_then(|d| d.load(&engine_for_work, &hash)) {
+                return Ok(Prepared::FromDisk(hash, component));
+            }
+            let started = std::time::Instant::now();
+            let component = Component::new(&engine_for_work, &bytes)
+                .map_err(|e| LoadError::Invalid(format!("not a valid component: {e:#}")))?;
+            tracing::info!(
+                "compiled {} ({} KiB) in {:.0} ms",
+                file.display(),
+                bytes.len() / 1024,
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+            if let Some(disk) = &disk {
+                if let Err(e) = disk.store(&hash, &component) {
+                    tracing::warn!("cannot store {} in the compile cache: {e}", file.display());
+                }
+            }
+            Ok(Prepared::Compiled(hash, component))
+        })
+        .await
+        .map_err(|e| LoadError::Invalid(format!("compilation failed: {e}")))??;
+        let (hash, component) = match prepared {
+            Prepared::Unchanged => {
+                self.unchanged.fetch_add(1, Ordering::Relaxed);
+                return Ok(previous.expect("an unchanged file has a previous version"));
+            }
+            Prepared::FromDisk(hash, c) => {
+                self.disk_hits.fetch_add(1, Ordering::Relaxed);
+                (hash, c)
+            }
+            Prepared::Compiled(hash, c) => {
+                self.compiled.fetch_add(1, Ordering::Relaxed);
+                (hash, c)
+            }
+        };
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Invalid(format!("cannot be linked: {e:#}")))?;
+        let pre = HandlerPre::new(pre)
+            .map_err(|e| LoadError::Invalid(format!("does not export the handler world: {e:#}")))?;
+        Ok(Arc::new(Compiled { path, hash, pre }))
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, LoadError> {

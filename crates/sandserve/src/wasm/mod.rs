@@ -2,11 +2,13 @@
 //! fresh sandboxed instance per request.
 //!
 //! - [`runtime`]: the engine, its pooling allocator and epoch ticker;
-//! - [`loader`]: compiling each file once, again when it changes;
+//! - [`loader`]: compiling each file once, again when its content changes;
+//! - [`cache`]: compiled components on disk, across restarts;
 //! - [`executor`]: one request in one store, limits armed, result classified;
 //! - `host`: the imported interfaces, one module each; `state`: what a store holds.
 
 mod bindings;
+pub mod cache;
 pub mod executor;
 mod host;
 pub mod loader;
@@ -19,7 +21,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 pub use executor::Outcome;
-pub use loader::{Compiled, LoadError};
+pub use loader::{Compiled, LoadError, LoadStats};
 pub use runtime::WasmRuntime;
 use state::WriteOp;
 

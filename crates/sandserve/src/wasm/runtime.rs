@@ -11,7 +11,8 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::bindings::Handler;
-use super::loader::{Compiled, LoadError, Loader};
+use super::cache::{default_dir, DiskCache};
+use super::loader::{Compiled, LoadError, LoadStats, Loader};
 use super::state::HostState;
 use crate::config::WasmLimits;
 
@@ -82,12 +83,25 @@ impl WasmRuntime {
             })
             .map_err(|e| format!("epoch thread: {e}"))?;
 
+        let disk = if limits.disk_cache {
+            let root = limits.cache_dir.clone().unwrap_or_else(default_dir);
+            match DiskCache::open(&root, &engine, limits.cache_max_mib << 20) {
+                Ok(cache) => Some(cache),
+                Err(e) => {
+                    tracing::warn!("compile cache {} not used: {e}", root.display());
+                    None
+                }
+            }
+        } else {
+            None
+        };
+
         Ok(WasmRuntime {
             engine,
             linker,
             limits: limits.clone(),
             slots: Arc::new(Semaphore::new(instances as usize)),
-            loader: Loader::default(),
+            loader: Loader::new(disk),
             ticking,
         })
     }
@@ -95,6 +109,16 @@ impl WasmRuntime {
     /// The compiled handler of a file.
     pub async fn load(&self, path: &Path) -> Result<Arc<Compiled>, LoadError> {
         self.loader.load(&self.engine, &self.linker, path).await
+    }
+
+    /// How handlers were obtained since start-up.
+    pub fn load_stats(&self) -> LoadStats {
+        self.loader.stats()
+    }
+
+    /// The disk cache in use, if any.
+    pub fn disk_cache(&self) -> Option<&DiskCache> {
+        self.loader.disk()
     }
 }
 

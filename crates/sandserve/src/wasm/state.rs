@@ -60,6 +60,8 @@ pub struct HostState {
     pub(super) response: Response,
     /// The response body as built by `set-body` and `append-body`.
     pub(super) body: Vec<u8>,
+    /// The request's form fields, parsed on first use.
+    pub(super) form: Option<Result<Vec<crate::http::form::FormField>, String>>,
     pub(super) writes: mpsc::Sender<WriteCmd>,
     pub(super) writer_used: bool,
     pub(super) response_bytes: u64,

@@ -107,7 +107,11 @@ impl HostRequest for HostState {
         &mut self,
         _: Resource<RequestHandle>,
     ) -> wasmtime::Result<Result<Vec<FormField>, String>> {
-        Ok(crate::http::form::parse_form(&self.request).map(|fields| {
+        let request = &self.request;
+        let parsed = self
+            .form
+            .get_or_insert_with(|| crate::http::form::parse_form(request));
+        Ok(parsed.clone().map(|fields| {
             fields
                 .into_iter()
                 .map(|f| FormField {

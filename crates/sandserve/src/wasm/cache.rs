@@ -1,0 +1,276 @@
+//! The on-disk cache of compiled handlers.
+//!
+//! An entry is the serialised component (`KEY.cwasm`, exactly as wasmtime
+//! wrote it, so it can be memory-mapped) and a check file (`KEY.check`: a
+//! magic line, the artifact's length and SHA-256). `KEY` is the SHA-256 of
+//! the component's bytes; entries live in a directory per engine
+//! fingerprint (wasmtime version and every setting that changes compiled
+//! code), so an artifact is only ever loaded by an engine that can run it.
+//!
+//! Both files are written to temporary names and renamed into place, so no
+//! reader ever sees half an entry, also with several servers sharing the
+//! directory. An entry whose artifact does not match its check — corrupt,
+//! truncated, or not written by this server — is deleted and compiled again.
+//! The directory is created private (0700). Hits refresh an entry's
+//! modification time; when the cache grows past its size limit the least
+//! recently used entries go.
+
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+use wasmtime::Engine;
+
+const MAGIC: &str = "sandserve-compiled-component-v1";
+
+/// A cache directory for one engine.
+#[derive(Debug)]
+pub struct DiskCache {
+    root: PathBuf,
+    dir: PathBuf,
+    max_bytes: u64,
+}
+
+/// What a cache directory holds.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DiskUsage {
+    /// Entries (compiled components).
+    pub entries: u64,
+    /// Bytes on disk.
+    pub bytes: u64,
+}
+
+/// The content key of component bytes.
+pub fn content_key(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The default cache directory: `$XDG_CACHE_HOME/sandserve`, else
+/// `$HOME/.cache/sandserve`, else a directory under the system temp dir.
+pub fn default_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("sandserve");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(home).join(".cache/sandserve");
+    }
+    std::env::temp_dir().join("sandserve-cache")
+}
+
+/// Creates a private directory (and its parents).
+fn private_dir(path: &Path) -> io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+}
+
+impl DiskCache {
+    /// The cache under `root` for `engine`, at most `max_bytes` in all.
+    pub fn open(root: &Path, engine: &Engine, max_bytes: u64) -> io::Result<Self> {
+        let mut hasher = std::hash::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        // The hash covers wasmtime's version and every setting that changes code.
+        let fingerprint = format!("wasmtime-{:016x}", hasher.finish());
+        let dir = root.join(fingerprint);
+        private_dir(&dir)?;
+        // Only a directory nobody else can write to is trusted.
+        let meta = fs::metadata(root)?;
+        if meta.permissions().mode() & 0o022 != 0 || meta.uid() != current_uid(root)? {
+            return Err(io::Error::other(format!(
+                "cache directory {} is writable by others or not ours",
+                root.display()
+            )));
+        }
+        Ok(DiskCache {
+            root: root.to_path_buf(),
+            dir,
+            max_bytes,
+        })
+    }
+
+    fn paths(&self, key: &[u8; 32]) -> (PathBuf, PathBuf) {
+        let name = hex(key);
+        (
+            self.dir.join(format!("{name}.cwasm")),
+            self.dir.join(format!("{name}.check")),
+        )
+    }
+
+    /// The compiled component for `key`, if a sound entry exists.
+    // The crate's one use of `unsafe`: mapping a compiled artifact.
+    #[allow(unsafe_code)]
+    pub fn load(&self, engine: &Engine, key: &[u8; 32]) -> Option<Component> {
+        let (artifact, check) = self.paths(key);
+        let expected = fs::read_to_string(&check).ok()?;
+        let bytes = fs::read(&artifact).ok()?;
+        let actual = check_text(&bytes);
+        if expected != actual {
+            tracing::warn!("discarding corrupt cache entry {}", artifact.display());
+            let _ = fs::remove_file(&artifact);
+            let _ = fs::remove_file(&check);
+            return None;
+        }
+        drop(bytes);
+        // SAFETY: `deserialize_file` trusts that the file is an artifact this
+        // version of wasmtime produced with this engine's settings. It is:
+        // the directory is private and per engine fingerprint, every entry
+        // is written only by `store` below (temporary file, then rename), and
+        // the artifact was just checked against the SHA-256 `store` recorded.
+        let component = match unsafe { Component::deserialize_file(engine, &artifact) } {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(
+                    "discarding unusable cache entry {}: {e:#}",
+                    artifact.display()
+                );
+                let _ = fs::remove_file(&artifact);
+                let _ = fs::remove_file(&check);
+                return None;
+            }
+        };
+        // Refresh its place in the least-recently-used order.
+        let _ = fs::File::options()
+            .append(true)
+            .open(&check)
+            .and_then(|f| f.set_modified(SystemTime::now()));
+        Some(component)
+    }
+
+    /// Stores a compiled component under `key`, then trims the cache.
+    pub fn store(&self, key: &[u8; 32], component: &Component) -> io::Result<()> {
+        let bytes = component
+            .serialize()
+            .map_err(|e| io::Error::other(format!("serialize: {e:#}")))?;
+        let (artifact, check) = self.paths(key);
+        write_atomically(&self.dir, &artifact, &bytes)?;
+        write_atomically(&self.dir, &check, check_text(&bytes).as_bytes())?;
+        self.trim()
+    }
+
+    /// Entries and bytes, over every engine's directory.
+    pub fn usage(&self) -> DiskUsage {
+        usage(&self.root)
+    }
+
+    /// Deletes least recently used entries until the cache fits its limit.
+    fn trim(&self) -> io::Result<()> {
+        let mut entries = entries(&self.dir);
+        let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
+        if total <= self.max_bytes {
+            return Ok(());
+        }
+        entries.sort_by_key(|e| e.used);
+        for entry in entries {
+            if total <= self.max_bytes {
+                break;
+            }
+            let _ = fs::remove_file(&entry.artifact);
+            let _ = fs::remove_file(entry.artifact.with_extension("check"));
+            total = total.saturating_sub(entry.bytes);
+        }
+        Ok(())
+    }
+}
+
+fn check_text(artifact: &[u8]) -> String {
+    format!(
+        "{MAGIC}\n{}\n{}\n",
+        artifact.len(),
+        hex(&Sha256::digest(artifact))
+    )
+}
+
+fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = dir.join(format!(
+        ".tmp-{}-{:016x}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, target)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+struct Entry {
+    artifact: PathBuf,
+    bytes: u64,
+    used: SystemTime,
+}
+
+fn entries(dir: &Path) -> Vec<Entry> {
+    let Ok(read) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    read.filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .filter_map(|e| {
+            let artifact = e.path();
+            let meta = e.metadata().ok()?;
+            let check = fs::metadata(artifact.with_extension("check")).ok();
+            let used = check
+                .as_ref()
+                .and_then(|c| c.modified().ok())
+                .or_else(|| meta.modified().ok())?;
+            let bytes = meta.len() + check.map_or(0, |c| c.len());
+            Some(Entry {
+                artifact,
+                bytes,
+                used,
+            })
+        })
+        .collect()
+}
+
+/// Entries and bytes under a cache root (every engine's directory).
+pub fn usage(root: &Path) -> DiskUsage {
+    let mut usage = DiskUsage::default();
+    if let Ok(read) = fs::read_dir(root) {
+        for dir in read.filter_map(Result::ok).filter(|e| e.path().is_dir()) {
+            for entry in entries(&dir.path()) {
+                usage.entries += 1;
+                usage.bytes += entry.bytes;
+            }
+        }
+    }
+    usage
+}
+
+/// Deletes every entry under a cache root; returns what was there.
+pub fn clear(root: &Path) -> io::Result<DiskUsage> {
+    let before = usage(root);
+    if let Ok(read) = fs::read_dir(root) {
+        for dir in read.filter_map(Result::ok) {
+            let name = dir.file_name();
+            if dir.path().is_dir() && name.to_string_lossy().starts_with("wasmtime-") {
+                fs::remove_dir_all(dir.path())?;
+            }
+        }
+    }
+    Ok(before)
+}
+
+/// The uid that owns files this process creates (read back from a probe in `dir`).
+fn current_uid(dir: &Path) -> io::Result<u32> {
+    let probe = dir.join(format!(".uid-{}", std::process::id()));
+    fs::write(&probe, b"")?;
+    let uid = fs::metadata(&probe)?.uid();
+    let _ = fs::remove_file(&probe);
+    Ok(uid)
+}
