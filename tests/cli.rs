@@ -258,3 +258,68 @@ fn sigterm_finishes_requests_in_flight_then_exits_zero() {
         );
     }
 }
+
+#[test]
+fn precompile_then_cache_stats_and_clear() {
+    use sandserve_tests::guests;
+    let root = DocRoot::new();
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::copy(guests::path("hello"), root.path().join("a.wasm")).unwrap();
+    std::fs::copy(guests::path("request-info"), root.path().join("b.wasm")).unwrap();
+    root.dir("sub");
+    std::fs::copy(guests::path("echo-headers"), root.path().join("sub/c.wasm")).unwrap();
+    root.file("broken.wasm", b"\0asm\x0d\0\x01\0junk")
+        .file("core.wasm", b"\0asm\x01\0\0\0");
+    let config = root.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"wasm": {{"cache_dir": {:?}}}}}"#,
+            cache.path().display().to_string()
+        ),
+    )
+    .unwrap();
+    let server = Running::start(&[
+        "serve",
+        root.path().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--precompile",
+    ]);
+    let summary = server.stdout_line("precompiled");
+    assert!(
+        summary.starts_with("sandserve: precompiled 3 handlers in "),
+        "{summary}"
+    );
+    assert!(summary.ends_with(" s (1 failed)"), "{summary}");
+    let failure = server.stdout_line("broken.wasm");
+    assert!(failure.contains("not a valid component"), "{failure}");
+    drop(server);
+
+    let dir = cache.path().to_str().unwrap();
+    let stats = Command::new(BIN)
+        .args(["cache", "stats", "--cache-dir", dir])
+        .output()
+        .unwrap();
+    let stats = String::from_utf8(stats.stdout).unwrap();
+    assert!(stats.contains("entries: 3\n"), "{stats}");
+    let cleared = Command::new(BIN)
+        .args(["cache", "clear", "--cache-dir", dir])
+        .output()
+        .unwrap();
+    assert!(cleared.status.success());
+    assert!(String::from_utf8(cleared.stdout)
+        .unwrap()
+        .starts_with("removed 3 entries"));
+    let stats = Command::new(BIN)
+        .args(["cache", "stats", "--cache-dir", dir])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(stats.stdout)
+        .unwrap()
+        .contains("entries: 0\n"));
+}

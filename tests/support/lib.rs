@@ -72,6 +72,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// Every listener: (scheme key, address).
     pub listeners: Vec<(String, SocketAddr)>,
+    /// The site being served (for its counters).
+    pub site: std::sync::Arc<sandserve::Site>,
     shutdown: CancellationToken,
     thread: Option<JoinHandle<()>>,
     _cache: Option<tempfile::TempDir>,
@@ -119,20 +121,21 @@ impl TestServer {
                             .into_iter()
                             .map(|l| (l.scheme_name, l.addr))
                             .collect();
-                        ready.send(Ok(listeners)).unwrap();
+                        ready.send(Ok((listeners, server.site().clone()))).unwrap();
                         server.run(token).await;
                     }
                     Err(e) => ready.send(Err(e.to_string())).unwrap(),
                 }
             });
         });
-        let listeners = started
+        let (listeners, site) = started
             .recv()
             .expect("server thread")
             .unwrap_or_else(|e| panic!("server did not start: {e}"));
         TestServer {
             addr: listeners[0].1,
             listeners,
+            site,
             shutdown,
             thread: Some(thread),
             _cache: None,

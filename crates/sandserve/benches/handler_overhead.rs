@@ -2,6 +2,8 @@
 //! a fresh store, instantiation from the pre-linked component, one call of
 //! `handle` (the hello guest: a status, a header and a body), and teardown.
 //!
+//! Also the per-request reload check (a `stat` and a lookup).
+//!
 //! Needs the built guests: `bash scripts/build-guests.sh` (bench/handlers.sh
 //! runs it). Prints criterion's estimate, then p50/p99 over 20,000 runs.
 
@@ -75,6 +77,16 @@ fn overhead(c: &mut Criterion) {
 
     c.bench_function("hello handler: instantiate + call + drop", |b| {
         b.to_async(&runtime).iter(once)
+    });
+
+    // The per-request reload check: stat the file, find the compiled
+    // component in memory. (A file watcher would save only this.)
+    let path = hello_wasm();
+    c.bench_function("hello handler: reload check (stat + lookup)", |b| {
+        b.to_async(&runtime).iter(|| {
+            let (site, path) = (site.clone(), path.clone());
+            async move { black_box(site.wasm.load(&path).await.ok()) }
+        })
     });
 
     let samples: Vec<Duration> = runtime.block_on(async {

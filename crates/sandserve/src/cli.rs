@@ -23,6 +23,29 @@ struct Cli {
 enum Command {
     /// Serve a document root.
     Serve(ServeArgs),
+    /// Inspect or empty the compile cache of handlers.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CacheAction {
+    /// Where the cache is, how many entries and bytes it holds.
+    Stats(CacheArgs),
+    /// Delete every entry.
+    Clear(CacheArgs),
+}
+
+#[derive(clap::Args)]
+struct CacheArgs {
+    /// The configuration whose `wasm.cache_dir` to use.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The cache directory (overrides the configuration's).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -41,6 +64,13 @@ struct ServeArgs {
     /// error, warn, info, debug or trace. Default: info.
     #[arg(long)]
     log_level: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Compile every handler under the document root before serving
+    /// (from the disk cache when it has them).
+    #[arg(long)]
+    precompile: bool,
 }
 
 /// Parses the command line and runs the command; returns the exit code.
@@ -48,7 +78,70 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Cache { action } => cache(action),
     }
+}
+
+fn cache(action: CacheAction) -> ExitCode {
+    let (CacheAction::Stats(args) | CacheAction::Clear(args)) = &action;
+    let config = match &args.config {
+        Some(path) => match Config::from_file(path) {
+            Ok(c) => c,
+            Err(e) => return fail(&e),
+        },
+        None => Config::default(),
+    };
+    let dir = args
+        .cache_dir
+        .clone()
+        .or(config.wasm.cache_dir)
+        .unwrap_or_else(crate::wasm::cache::default_dir);
+    match action {
+        CacheAction::Stats(_) => {
+            let usage = crate::wasm::cache::usage(&dir);
+            println!("cache: {}", dir.display());
+            println!("entries: {}", usage.entries);
+            println!(
+                "size: {:.1} MiB of {} MiB",
+                usage.bytes as f64 / 1048576.0,
+                config.wasm.cache_max_mib
+            );
+            ExitCode::SUCCESS
+        }
+        CacheAction::Clear(_) => match crate::wasm::cache::clear(&dir) {
+            Ok(before) => {
+                println!(
+                    "removed {} entries ({:.1} MiB) from {}",
+                    before.entries,
+                    before.bytes as f64 / 1048576.0,
+                    dir.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&format!("cannot clear {}: {e}", dir.display())),
+        },
+    }
+}
+
+/// Prints a progress bar on a terminal; nothing otherwise.
+fn progress_bar(done: usize, total: usize) {
+    use std::io::{IsTerminal, Write};
+    let mut err = std::io::stderr();
+    if !err.is_terminal() || total == 0 {
+        return;
+    }
+    let width = 30;
+    let filled = done * width / total;
+    let _ = write!(
+        err,
+        "\rprecompiling [{}{}] {done}/{total}",
+        "#".repeat(filled),
+        " ".repeat(width - filled)
+    );
+    if done == total {
+        let _ = writeln!(err);
+    }
+    let _ = err.flush();
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
@@ -66,6 +159,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         config
             .ports
             .insert("http".into(), vec![PortSpec::Port(port)]);
+    }
+    if let Some(threads) = args.threads {
+        config.threads = Some(threads);
     }
     if let Some(bind) = args.bind {
         config.bind_address = true;
@@ -108,6 +204,18 @@ fn serve(args: ServeArgs) -> ExitCode {
                 "sandserve: {} on {} (bound to {})",
                 l.scheme_name, l.url, l.addr
             );
+        }
+        if args.precompile {
+            let summary = crate::wasm::precompile::precompile(server.site(), progress_bar).await;
+            println!(
+                "sandserve: precompiled {} handlers in {:.2} s ({} failed)",
+                summary.handlers,
+                summary.elapsed.as_secs_f64(),
+                summary.failed.len()
+            );
+            for (path, why) in &summary.failed {
+                println!("sandserve: {}: {why}", path.display());
+            }
         }
         let shutdown = CancellationToken::new();
         tokio::spawn(stop_on_signal(shutdown.clone()));

@@ -52,6 +52,8 @@ pub struct Config {
     pub check_subdomains: bool,
     /// Log level (`error`, `warn`, `info`, `debug`, `trace`). Default: `info`.
     pub log_level: Option<String>,
+    /// Worker threads serving connections. Default: one per core.
+    pub threads: Option<usize>,
 }
 
 impl Default for Config {
@@ -74,6 +76,7 @@ impl Default for Config {
             routes: Vec::new(),
             check_subdomains: false,
             log_level: None,
+            threads: None,
         }
     }
 }
@@ -220,6 +223,10 @@ pub struct WasmLimits {
     pub max_instances: u32,
     /// Guest stdout and stderr kept for the log, per request, in bytes. Default: 65536.
     pub max_log_bytes: usize,
+    /// Memory (per instance slot) kept resident between requests and reset by
+    /// zeroing only the pages a request dirtied, in KiB (on Linux 6.7 and
+    /// later; otherwise at most 1024 is kept and zeroed whole). Default: 4096.
+    pub keep_resident_kib: usize,
     /// Keep compiled handlers on disk across restarts. Default: true.
     pub disk_cache: bool,
     /// Where. Default: `$XDG_CACHE_HOME/sandserve`, else `~/.cache/sandserve`.
@@ -240,6 +247,7 @@ impl Default for WasmLimits {
             max_response_bytes: 256 << 20,
             max_instances: 1024,
             max_log_bytes: 64 << 10,
+            keep_resident_kib: 4096,
             disk_cache: true,
             cache_dir: None,
             cache_max_mib: 1024,

@@ -274,3 +274,63 @@ fn current_uid(dir: &Path) -> io::Result<u32> {
     let _ = fs::remove_file(&probe);
     Ok(uid)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest valid component: a header and nothing else.
+    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+
+    fn engine() -> Engine {
+        Engine::new(wasmtime::Config::new().wasm_component_model(true)).unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_least_recently_used_eviction() {
+        let engine = engine();
+        let component = Component::new(&engine, EMPTY_COMPONENT).unwrap();
+        let size = component.serialize().unwrap().len() as u64 + 200;
+        let root = tempfile_dir();
+        // Room for two entries.
+        let cache = DiskCache::open(&root, &engine, 2 * size + size / 2).unwrap();
+        let keys = [[1u8; 32], [2u8; 32], [3u8; 32]];
+        cache.store(&keys[0], &component).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        cache.store(&keys[1], &component).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // Using the first makes the second the least recently used.
+        assert!(cache.load(&engine, &keys[0]).is_some());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        cache.store(&keys[2], &component).unwrap();
+        assert!(cache.load(&engine, &keys[0]).is_some());
+        assert!(cache.load(&engine, &keys[1]).is_none(), "evicted");
+        assert!(cache.load(&engine, &keys[2]).is_some());
+        assert_eq!(cache.usage().entries, 2);
+        assert_eq!(clear(&root).unwrap().entries, 2);
+        assert_eq!(usage(&root).entries, 0);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_foreign_file_is_never_loaded() {
+        let engine = engine();
+        let root = tempfile_dir();
+        let cache = DiskCache::open(&root, &engine, 1 << 30).unwrap();
+        let key = [9u8; 32];
+        let (artifact, check) = cache.paths(&key);
+        std::fs::write(&artifact, b"not an artifact").unwrap();
+        assert!(cache.load(&engine, &key).is_none(), "no check file");
+        std::fs::write(&check, check_text(b"something else")).unwrap();
+        assert!(cache.load(&engine, &key).is_none(), "check does not match");
+        assert!(!artifact.exists(), "the bad entry is removed");
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("sandserve-cache-test-{:016x}", fastrand::u64(..)));
+        private_dir(&dir).unwrap();
+        dir
+    }
+}

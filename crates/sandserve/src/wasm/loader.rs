@@ -15,7 +15,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::OnceCell;
 use wasmtime::component::{Component, Linker};
@@ -56,6 +56,13 @@ pub struct LoadStats {
     /// A changed file whose content was unchanged: the compiled component kept.
     pub unchanged: u64,
 }
+
+/// A file changed this recently may still be being written.
+const SETTLE_WINDOW: Duration = Duration::from_secs(2);
+/// How long to wait before looking at it again.
+const SETTLE_PAUSE: Duration = Duration::from_millis(150);
+/// How many times.
+const SETTLE_ATTEMPTS: u32 = 5;
 
 /// What identifies one version of a file, cheaply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,29 +118,63 @@ impl Loader {
     }
 
     /// The compiled handler of `path`, as the file is now.
+    ///
+    /// A file that fails to compile right after it changed may be caught
+    /// half-written (an editor or `cp` rewriting it in place): it is looked
+    /// at again after a short pause, and compiled again if it changed.
     pub async fn load(
         &self,
         engine: &Engine,
         linker: &Linker<HostState>,
         path: &Path,
     ) -> Result<Arc<Compiled>, LoadError> {
-        let meta = match std::fs::metadata(path) {
-            Ok(m) if m.is_file() => m,
+        let mut attempts = 0;
+        loop {
+            let Some(identity) = self.identity(path) else {
+                return Err(LoadError::Missing);
+            };
+            let result = self.load_version(engine, linker, path, identity).await;
+            let fresh = identity
+                .modified
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age < SETTLE_WINDOW);
+            if matches!(result, Err(LoadError::Invalid(_))) && fresh && attempts < SETTLE_ATTEMPTS {
+                attempts += 1;
+                tokio::time::sleep(SETTLE_PAUSE).await;
+                if self.identity(path) != Some(identity) {
+                    continue;
+                }
+            }
+            return result;
+        }
+    }
+
+    fn identity(&self, path: &Path) -> Option<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => Some(FileIdentity {
+                len: meta.len(),
+                modified: meta.modified().ok(),
+                changed: (meta.ctime(), meta.ctime_nsec()),
+                inode: meta.ino(),
+            }),
             _ => {
                 self.slots
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(path);
-                return Err(LoadError::Missing);
+                None
             }
-        };
-        use std::os::unix::fs::MetadataExt;
-        let identity = FileIdentity {
-            len: meta.len(),
-            modified: meta.modified().ok(),
-            changed: (meta.ctime(), meta.ctime_nsec()),
-            inode: meta.ino(),
-        };
+        }
+    }
+
+    async fn load_version(
+        &self,
+        engine: &Engine,
+        linker: &Linker<HostState>,
+        path: &Path,
+        identity: FileIdentity,
+    ) -> Result<Arc<Compiled>, LoadError> {
         let (slot, previous) = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
             match slots.get(path) {

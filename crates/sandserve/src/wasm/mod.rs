@@ -12,6 +12,7 @@ pub mod cache;
 pub mod executor;
 mod host;
 pub mod loader;
+pub mod precompile;
 pub mod runtime;
 mod state;
 
