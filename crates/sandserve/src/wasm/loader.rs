@@ -11,7 +11,6 @@
 //! started with.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,14 +21,14 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::Engine;
 
 use super::bindings::HandlerPre;
-use super::cache::{content_key, DiskCache};
+use super::cache::{content_key, hash_file, DiskCache};
 use super::state::HostState;
 
 /// A handler ready to instantiate.
 pub struct Compiled {
     /// The file it came from.
     pub path: PathBuf,
-    /// SHA-256 of the component's bytes.
+    /// BLAKE3 hash of the component's bytes.
     pub hash: [u8; 32],
     /// Pre-linked against the host's imports.
     pub pre: HandlerPre<HostState>,
@@ -209,17 +208,29 @@ impl Loader {
         let previous_hash = previous.as_ref().map(|p| p.hash);
         let (file, engine_for_work, disk) = (path.clone(), engine.clone(), self.disk.clone());
         let prepared = tokio::task::spawn_blocking(move || -> Result<Prepared, LoadError> {
-            let bytes = read(&file)?;
-            if bytes.starts_with(b"\0asm\x01\0\0\0") {
+            // Only the hash is needed unless the component must be compiled.
+            let (hash, _, head) = hash_file(&file).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => LoadError::Missing,
+                _ => LoadError::Invalid(format!("cannot be read: {e}")),
+            })?;
+            if head == *b"\0asm\x01\0\0\0" {
                 return Err(LoadError::CoreModule);
             }
-            let hash = content_key(&bytes);
             if previous_hash == Some(hash) {
                 return Ok(Prepared::Unchanged);
             }
+            let started = std::time::Instant::now();
             if let Some(component) = disk.as_ref().and_then(|d| d.load(&engine_for_work, &hash)) {
+                tracing::info!(
+                    "loaded {} from the compile cache in {:.1} ms",
+                    file.display(),
+                    started.elapsed().as_secs_f64() * 1000.0
+                );
                 return Ok(Prepared::FromDisk(hash, component));
             }
+            let bytes = read(&file)?;
+            // The file may have changed since it was hashed: key what is compiled.
+            let hash = content_key(&bytes);
             let started = std::time::Instant::now();
             let component = Component::new(&engine_for_work, &bytes)
                 .map_err(|e| LoadError::Invalid(format!("not a valid component: {e:#}")))?;
@@ -252,22 +263,26 @@ impl Loader {
                 (hash, c)
             }
         };
+        let linking = std::time::Instant::now();
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Invalid(format!("cannot be linked: {e:#}")))?;
         let pre = HandlerPre::new(pre)
             .map_err(|e| LoadError::Invalid(format!("does not export the handler world: {e:#}")))?;
+        tracing::debug!(
+            "linked {} in {:.1} ms",
+            path.display(),
+            linking.elapsed().as_secs_f64() * 1000.0
+        );
         Ok(Arc::new(Compiled { path, hash, pre }))
     }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => LoadError::Missing,
-            _ => LoadError::Invalid(format!("cannot be read: {e}")),
-        })?;
-    Ok(bytes)
+    // One allocation of the file's size: a large component read piecemeal
+    // costs several times more.
+    std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => LoadError::Missing,
+        _ => LoadError::Invalid(format!("cannot be read: {e}")),
+    })
 }
