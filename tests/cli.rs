@@ -323,3 +323,59 @@ fn precompile_then_cache_stats_and_clear() {
         .unwrap()
         .contains("entries: 0\n"));
 }
+
+#[test]
+fn hosts_lists_every_resolvable_domain() {
+    let out = Command::new(BIN)
+        .args(["hosts", "--wpt-defaults"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in [
+        "127.0.0.1\tweb-platform.test\n",
+        "127.0.0.1\twww2.not-web-platform.test\n",
+        "127.0.0.1\txn--lve-6lad.web-platform.test\n",
+        "127.0.0.1\twww.www1.web-platform.test\n",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from\n{text}");
+    }
+    assert!(
+        !text.contains("nonexistent"),
+        "not-subdomains must not resolve"
+    );
+}
+
+#[test]
+fn wpt_defaults_with_a_checkout_config_serve_http_and_https() {
+    let root = DocRoot::new();
+    root.file("index.html", "wpt");
+    let certs = tempfile::tempdir().unwrap();
+    let config = root.path().join("config.json");
+    // A checkout's config.json, merged key by key over the defaults.
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"server_host": "127.0.0.1", "check_subdomains": false,
+               "ports": {{"http": ["auto", "auto"], "https": ["auto", "auto"], "http-local": [], "http-public": [],
+                          "https-local": [], "https-public": [], "ws": [], "wss": [], "h2": []}},
+               "ssl": {{"openssl": {{"base_path": {:?}}}}}}}"#,
+            certs.path().display().to_string()
+        ),
+    )
+    .unwrap();
+    let server = Running::start(&[
+        "serve",
+        root.path().to_str().unwrap(),
+        "--wpt-defaults",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let http = server.stdout_line("sandserve: http on http://web-platform.test:");
+    let https = server.stdout_line("sandserve: https on https://web-platform.test:");
+    assert!(http.contains("bound to 127.0.0.1:"), "{http}");
+    assert!(https.contains("bound to 127.0.0.1:"), "{https}");
+    let ca = server.stdout_line("CA certificate for browsers to trust");
+    assert!(ca.ends_with("cacert.pem"), "{ca}");
+    assert!(certs.path().join("cacert.pem").exists());
+}

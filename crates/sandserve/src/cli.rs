@@ -23,11 +23,26 @@ struct Cli {
 enum Command {
     /// Serve a document root.
     Serve(ServeArgs),
+    /// Print the hosts-file lines for every configured domain.
+    Hosts(HostsArgs),
     /// Inspect or empty the compile cache of handlers.
     Cache {
         #[command(subcommand)]
         action: CacheAction,
     },
+}
+
+#[derive(clap::Args)]
+struct HostsArgs {
+    /// A JSON configuration file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Start from wpt serve's defaults.
+    #[arg(long)]
+    wpt_defaults: bool,
+    /// The address the names should resolve to.
+    #[arg(long, default_value = "127.0.0.1")]
+    address: String,
 }
 
 #[derive(Subcommand)]
@@ -55,6 +70,11 @@ struct ServeArgs {
     /// A JSON configuration file in the shape of wpt's config.json.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Start from wpt serve's defaults (hosts web-platform.test and
+    /// not-web-platform.test with their subdomains, its ports, generated TLS
+    /// certificates); --config then overrides them key by key.
+    #[arg(long)]
+    wpt_defaults: bool,
     /// The address to bind to (overrides browser_host/server_host/bind_address).
     #[arg(long)]
     bind: Option<String>,
@@ -78,8 +98,40 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Hosts(args) => hosts(args),
         Command::Cache { action } => cache(action),
     }
+}
+
+/// The configuration from a file, over wpt's defaults or sandserve's.
+fn load_config(
+    path: Option<&std::path::Path>,
+    wpt_defaults: bool,
+) -> Result<Config, crate::config::ConfigError> {
+    match (path, wpt_defaults) {
+        (_, true) => Config::from_file_over(path, Config::wpt_defaults()),
+        (Some(path), false) => Config::from_file(path),
+        (None, false) => Ok(Config::default()),
+    }
+}
+
+fn hosts(args: HostsArgs) -> ExitCode {
+    let config = match load_config(args.config.as_deref(), args.wpt_defaults) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let hosts = match crate::hosts::Hosts::from_config(&config) {
+        Ok(h) => h,
+        Err(e) => return fail(&e),
+    };
+    let mut text = format!("# sandserve: the names of {}\n", config.browser_host);
+    for domain in hosts.resolvable_domains(&config) {
+        text.push_str(&format!("{}\t{domain}\n", args.address));
+    }
+    text.push_str("# sandserve: end\n");
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    ExitCode::SUCCESS
 }
 
 fn cache(action: CacheAction) -> ExitCode {
@@ -145,12 +197,9 @@ fn progress_bar(done: usize, total: usize) {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    let mut config = match &args.config {
-        Some(path) => match Config::from_file(path) {
-            Ok(c) => c,
-            Err(e) => return fail(&e),
-        },
-        None => Config::default(),
+    let mut config = match load_config(args.config.as_deref(), args.wpt_defaults) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
     };
     if let Some(root) = args.doc_root {
         config.doc_root = Some(root);
@@ -203,6 +252,12 @@ fn serve(args: ServeArgs) -> ExitCode {
             println!(
                 "sandserve: {} on {} (bound to {})",
                 l.scheme_name, l.url, l.addr
+            );
+        }
+        if let Some(ca) = server.ca_cert() {
+            println!(
+                "sandserve: TLS CA certificate for browsers to trust: {}",
+                ca.display()
             );
         }
         if args.precompile {

@@ -54,6 +54,12 @@ pub struct Config {
     pub log_level: Option<String>,
     /// Worker threads serving connections. Default: one per core.
     pub threads: Option<usize>,
+    /// wpt's WebSocket handler directories; accepted, not served.
+    pub ws_doc_root: Option<serde_json::Value>,
+    /// wpt's; accepted, not served.
+    pub ws_extra: Option<serde_json::Value>,
+    /// wpt's logging settings; accepted and ignored (see `log_level`).
+    pub logging: Option<serde_json::Value>,
 }
 
 impl Default for Config {
@@ -77,6 +83,9 @@ impl Default for Config {
             check_subdomains: false,
             log_level: None,
             threads: None,
+            ws_doc_root: None,
+            ws_extra: None,
+            logging: None,
         }
     }
 }
@@ -129,11 +138,56 @@ pub struct Ssl {
     /// wpt's CONNECT-then-TLS mode; accepted, not supported.
     pub encrypt_after_connect: bool,
     /// Options of the `openssl` type.
-    pub openssl: serde_json::Value,
+    pub openssl: OpensslOptions,
     /// Options of the `pregenerated` type.
-    pub pregenerated: serde_json::Value,
+    pub pregenerated: PregeneratedOptions,
     /// Options of the `none` type (there are none).
     pub none: serde_json::Value,
+}
+
+/// `ssl.openssl`: generate a CA and a host certificate (no `openssl` binary
+/// is used; the key keeps wpt's name).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OpensslOptions {
+    /// Where the CA and host certificate are kept, relative to the
+    /// configuration file. Default: `certs` in the compile cache's directory.
+    pub base_path: Option<PathBuf>,
+    /// Days the certificates are valid. Default: 30.
+    pub duration: u32,
+    /// Generate new ones at every start. Default: false.
+    pub force_regenerate: bool,
+    /// wpt's; accepted and ignored.
+    pub openssl_binary: Option<String>,
+    /// wpt's; accepted and ignored.
+    pub password: Option<String>,
+    /// wpt's; accepted and ignored.
+    pub base_conf_path: Option<String>,
+}
+
+impl Default for OpensslOptions {
+    fn default() -> Self {
+        OpensslOptions {
+            base_path: None,
+            duration: 30,
+            force_regenerate: false,
+            openssl_binary: None,
+            password: None,
+            base_conf_path: None,
+        }
+    }
+}
+
+/// `ssl.pregenerated`: certificate files, relative to the configuration file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PregeneratedOptions {
+    /// The host's private key (PEM).
+    pub host_key_path: Option<PathBuf>,
+    /// The host's certificate chain (PEM).
+    pub host_cert_path: Option<PathBuf>,
+    /// The CA certificate browsers should trust (PEM), for the start-up line.
+    pub ca_cert_path: Option<PathBuf>,
 }
 
 /// How TLS certificates are obtained.
@@ -310,18 +364,75 @@ impl Config {
             message: format!("cannot read: {e}"),
         })?;
         let mut config = Config::from_json(&text, &source)?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        if let Some(root) = &config.doc_root {
-            config.doc_root = Some(base.join(root));
+        config.rebase(path.parent().unwrap_or(Path::new(".")));
+        Ok(config)
+    }
+
+    /// What `wpt serve` uses when its `config.json` says nothing: the hosts
+    /// `web-platform.test` and `not-web-platform.test`, subdomains `www`,
+    /// `www1`, `www2`, `天気の良い日`, `élève` and every two-label
+    /// combination of them, the not-subdomain `nonexistent`, its ports, and
+    /// generated TLS certificates.
+    pub fn wpt_defaults() -> serde_json::Value {
+        let labels = ["www", "www1", "www2", "天気の良い日", "élève"];
+        let mut subdomains: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
+        for a in labels {
+            for b in labels {
+                subdomains.push(format!("{a}.{b}"));
+            }
         }
-        for alias in &mut config.aliases {
-            alias.local_dir = base.join(&alias.local_dir);
+        serde_json::json!({
+            "browser_host": "web-platform.test",
+            "alternate_hosts": {"alt": "not-web-platform.test"},
+            "subdomains": subdomains,
+            "not_subdomains": ["nonexistent"],
+            "ports": {
+                "http": [8000, "auto"],
+                "https": [8443, 8444],
+                "http-local": ["auto"],
+                "http-public": ["auto"],
+                "https-local": ["auto"],
+                "https-public": ["auto"],
+                "ws": ["auto"],
+                "wss": ["auto"],
+                "h2": [9000]
+            },
+            "ssl": {"type": "openssl"}
+        })
+    }
+
+    /// Reads a configuration file over `defaults` (JSON objects are merged
+    /// key by key, the file winning), like [`Config::from_file`].
+    pub fn from_file_over(
+        path: Option<&Path>,
+        defaults: serde_json::Value,
+    ) -> Result<Config, ConfigError> {
+        let (source, mut merged) = (
+            path.map_or("--wpt-defaults".to_string(), |p| p.display().to_string()),
+            defaults,
+        );
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+                source: source.clone(),
+                message: format!("cannot read: {e}"),
+            })?;
+            let theirs: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| ConfigError {
+                    source: source.clone(),
+                    message: e.to_string(),
+                })?;
+            merge(&mut merged, theirs);
         }
-        for route in &mut config.routes {
-            route.handler = base.join(&route.handler);
-        }
-        if let Some(dir) = &config.wasm.cache_dir {
-            config.wasm.cache_dir = Some(base.join(dir));
+        let mut config: Config = serde_json::from_value(merged).map_err(|e| ConfigError {
+            source: source.clone(),
+            message: e.to_string(),
+        })?;
+        config.validate().map_err(|message| ConfigError {
+            source: source.clone(),
+            message,
+        })?;
+        if let Some(path) = path {
+            config.rebase(path.parent().unwrap_or(Path::new(".")));
         }
         Ok(config)
     }
@@ -337,6 +448,34 @@ impl Config {
             message,
         })?;
         Ok(config)
+    }
+
+    /// Makes the relative paths of a configuration file relative to `base`,
+    /// the file's directory.
+    fn rebase(&mut self, base: &Path) {
+        if let Some(root) = &self.doc_root {
+            self.doc_root = Some(base.join(root));
+        }
+        for alias in &mut self.aliases {
+            alias.local_dir = base.join(&alias.local_dir);
+        }
+        for route in &mut self.routes {
+            route.handler = base.join(&route.handler);
+        }
+        if let Some(dir) = &self.wasm.cache_dir {
+            self.wasm.cache_dir = Some(base.join(dir));
+        }
+        let ssl = &mut self.ssl;
+        for path in [
+            &mut ssl.openssl.base_path,
+            &mut ssl.pregenerated.host_key_path,
+            &mut ssl.pregenerated.host_cert_path,
+            &mut ssl.pregenerated.ca_cert_path,
+        ] {
+            if let Some(p) = path {
+                *p = base.join(&*p);
+            }
+        }
     }
 
     /// Checks what the types alone cannot.
@@ -440,6 +579,23 @@ impl Config {
         } else {
             "0.0.0.0"
         }
+    }
+}
+
+/// Merges `theirs` into `ours`: objects key by key, anything else replaced.
+fn merge(ours: &mut serde_json::Value, theirs: serde_json::Value) {
+    match (ours, theirs) {
+        (serde_json::Value::Object(ours), serde_json::Value::Object(theirs)) => {
+            for (key, value) in theirs {
+                match ours.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        ours.insert(key, value);
+                    }
+                }
+            }
+        }
+        (ours, theirs) => *ours = theirs,
     }
 }
 

@@ -54,6 +54,21 @@ impl Hosts {
         self.domains.contains_key(key)
     }
 
+    /// The domains that should resolve (not the `not_subdomains` ones), in
+    /// the ASCII form a hosts file needs.
+    pub fn resolvable_domains(&self, config: &Config) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .domains
+            .values()
+            .flat_map(|d| d.iter())
+            .filter(|(label, _)| !config.not_subdomains.contains(label))
+            .map(|(_, domain)| domain.clone())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Every domain name of every host, without repeats.
     pub fn all_domains(&self) -> Vec<&str> {
         let mut all: Vec<&str> = self

@@ -31,6 +31,7 @@ pub mod route;
 pub mod server;
 pub mod stash;
 pub mod sub;
+pub mod tls;
 pub mod wasm;
 
 pub use config::Config;

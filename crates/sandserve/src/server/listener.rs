@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -31,6 +32,7 @@ pub(super) struct Listener {
     pub(super) info: ListenerInfo,
     tcp: TcpListener,
     scheme: Scheme,
+    tls: Option<TlsAcceptor>,
 }
 
 impl Listener {
@@ -38,6 +40,7 @@ impl Listener {
         config: &Config,
         scheme_name: &str,
         scheme: Scheme,
+        tls: Option<TlsAcceptor>,
         spec: PortSpec,
     ) -> Result<Listener, StartError> {
         let host = config.bind_host();
@@ -73,6 +76,7 @@ impl Listener {
             },
             tcp,
             scheme,
+            tls,
         })
     }
 
@@ -96,12 +100,34 @@ impl Listener {
                         server,
                         scheme: self.scheme,
                     };
-                    connections.spawn(connection::serve(
-                        Box::new(stream),
-                        peer,
-                        site.clone(),
-                        shutdown.clone(),
-                    ));
+                    match &self.tls {
+                        None => {
+                            connections.spawn(connection::serve(
+                                Box::new(stream),
+                                peer,
+                                site.clone(),
+                                shutdown.clone(),
+                            ));
+                        }
+                        Some(tls) => {
+                            let (tls, site, shutdown) =
+                                (tls.clone(), site.clone(), shutdown.clone());
+                            connections.spawn(async move {
+                                // The handshake happens in the connection's own task:
+                                // a slow or broken one holds up nobody else.
+                                let limit = site.config.timeouts.header_read();
+                                match tokio::time::timeout(limit, tls.accept(stream)).await {
+                                    Ok(Ok(stream)) => {
+                                        connection::serve(Box::new(stream), peer, site, shutdown).await
+                                    }
+                                    Ok(Err(e)) => {
+                                        tracing::debug!(client = %client, "TLS handshake failed: {e}")
+                                    }
+                                    Err(_) => tracing::debug!(client = %client, "TLS handshake timed out"),
+                                }
+                            });
+                        }
+                    }
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off, keep serving.

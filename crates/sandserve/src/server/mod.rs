@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, ConfigError, SslKind};
+use crate::config::{Config, ConfigError};
 use crate::files::Mounts;
 use crate::handler::{routes, Handler};
 use crate::hosts::Hosts;
@@ -62,6 +62,9 @@ pub enum StartError {
     Config(ConfigError),
     /// The document root or an alias cannot be used.
     DocRoot(std::io::Error),
+    /// TLS could not be set up (certificates missing, unreadable, or not
+    /// generated).
+    Tls(String),
     /// A listener could not bind.
     Bind {
         /// The scheme key.
@@ -78,6 +81,7 @@ impl fmt::Display for StartError {
         match self {
             StartError::Config(e) => write!(f, "{e}"),
             StartError::DocRoot(e) => write!(f, "{e}"),
+            StartError::Tls(e) => write!(f, "{e}"),
             StartError::Bind {
                 scheme,
                 addr,
@@ -93,6 +97,7 @@ impl std::error::Error for StartError {}
 pub struct Server {
     site: Arc<Site>,
     listeners: Vec<listener::Listener>,
+    tls: Option<crate::tls::Tls>,
 }
 
 impl Server {
@@ -121,24 +126,28 @@ impl Server {
                 doc_root.display()
             ))));
         }
+        let hosts = Hosts::from_config(&config).map_err(|e| {
+            StartError::Config(ConfigError {
+                source: "configuration".into(),
+                message: format!("subdomains: {e}"),
+            })
+        })?;
+        let tls = crate::tls::from_config(&config, &hosts).map_err(StartError::Tls)?;
         let mut listeners = Vec::new();
         let mut ports = BTreeMap::new();
         for (scheme_name, specs) in &config.ports {
-            let scheme = match scheme_name.as_str() {
-                "http" | "http-local" | "http-public" => Scheme::Http,
-                "https" | "https-local" | "https-public" => {
-                    if config.ssl.kind == SslKind::None {
+            if specs.is_empty() {
+                continue;
+            }
+            let (scheme, acceptor) = match scheme_name.as_str() {
+                "http" | "http-local" | "http-public" => (Scheme::Http, None),
+                "https" | "https-local" | "https-public" => match &tls {
+                    Some(tls) => (Scheme::Https, Some(tls.acceptor.clone())),
+                    None => {
                         tracing::info!("ssl type is none: {scheme_name} ports are not served");
                         continue;
                     }
-                    return Err(StartError::Config(ConfigError {
-                        source: "configuration".into(),
-                        message: format!(
-                            "ports.{scheme_name}: TLS listeners are not available in this version; \
-                             use \"ssl\": {{\"type\": \"none\"}} or remove the {scheme_name} ports"
-                        ),
-                    }));
-                }
+                },
                 other => {
                     tracing::warn!("ports.{other}: this scheme is not served by sandserve");
                     continue;
@@ -146,18 +155,14 @@ impl Server {
             };
             let mut bound = Vec::new();
             for spec in specs {
-                let l = listener::Listener::bind(&config, scheme_name, scheme, *spec).await?;
+                let l =
+                    listener::Listener::bind(&config, scheme_name, scheme, acceptor.clone(), *spec)
+                        .await?;
                 bound.push(l.info.addr.port());
                 listeners.push(l);
             }
             ports.insert(scheme_name.clone(), bound);
         }
-        let hosts = Hosts::from_config(&config).map_err(|e| {
-            StartError::Config(ConfigError {
-                source: "configuration".into(),
-                message: format!("subdomains: {e}"),
-            })
-        })?;
         let wasm = WasmRuntime::new(&config.wasm).map_err(|message| {
             StartError::Config(ConfigError {
                 source: "configuration".into(),
@@ -180,12 +185,21 @@ impl Server {
             wasm,
             stash,
         });
-        Ok(Server { site, listeners })
+        Ok(Server {
+            site,
+            listeners,
+            tls,
+        })
     }
 
     /// The bound listeners.
     pub fn listeners(&self) -> Vec<ListenerInfo> {
         self.listeners.iter().map(|l| l.info.clone()).collect()
+    }
+
+    /// The CA certificate browsers should trust for the https listeners.
+    pub fn ca_cert(&self) -> Option<&std::path::Path> {
+        self.tls.as_ref().and_then(|t| t.ca_cert.as_deref())
     }
 
     /// The site being served.
