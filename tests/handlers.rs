@@ -274,11 +274,11 @@ fn slow_writer() {
         }
     }
     assert_eq!(arrivals.len(), 3);
-    assert!(arrivals[0].1 < Duration::from_millis(200), "{arrivals:?}");
+    assert!(arrivals[0].1 < Duration::from_secs(1), "{arrivals:?}");
     for pair in arrivals.windows(2) {
         let gap = pair[1].1 - pair[0].1;
         assert!(
-            gap >= Duration::from_millis(230) && gap < Duration::from_secs(2),
+            gap >= Duration::from_millis(230) && gap < Duration::from_secs(3),
             "{arrivals:?}"
         );
     }
@@ -451,8 +451,9 @@ fn hostile(server: &TestServer, path: &str) -> (Resp, Duration) {
     for _ in 0..3 {
         let (good, took) = timed_get(server, "/hello.wasm");
         assert_eq!(good.status, 200);
+        // Well inside the hostile request's own limit (2 s or more).
         assert!(
-            took < Duration::from_millis(500),
+            took < Duration::from_secs(1),
             "a good request took {took:?}"
         );
     }
@@ -462,16 +463,16 @@ fn hostile(server: &TestServer, path: &str) -> (Resp, Duration) {
 #[test]
 fn hostile_loop() {
     let root = root_with(&["hostile-loop", "hello"]);
-    let server = start(&root, |c| c.wasm.cpu_time_ms = 600);
+    let server = start(&root, |c| c.wasm.cpu_time_ms = 2000);
     let (resp, took) = hostile(&server, "/hostile-loop.wasm");
     let (code, message) = resp.json_error();
     assert_eq!(code, 500);
     assert!(
-        message.contains("exceeded the CPU-time limit of 600 ms"),
+        message.contains("exceeded the CPU-time limit of 2000 ms"),
         "{message}"
     );
     assert!(
-        took >= Duration::from_millis(550) && took < Duration::from_secs(5),
+        took >= Duration::from_millis(1950) && took < Duration::from_secs(10),
         "{took:?}"
     );
 }
@@ -530,7 +531,7 @@ fn hostile_trap() {
 fn hostile_flood() {
     let root = root_with(&["hostile-flood", "hello"]);
     let server = start(&root, |c| {
-        c.wasm.cpu_time_ms = 500;
+        c.wasm.cpu_time_ms = 2000;
         c.wasm.max_response_bytes = 1 << 20;
     });
     let (resp, _) = hostile(&server, "/hostile-flood.wasm?to=stdout");
@@ -552,13 +553,13 @@ fn hostile_flood() {
 #[test]
 fn hostile_sleep_forever() {
     let root = root_with(&["hostile-sleep-forever", "hello"]);
-    let server = start(&root, |c| c.wasm.wall_time_secs = 1.0);
+    let server = start(&root, |c| c.wasm.wall_time_secs = 3.0);
     let (resp, took) = hostile(&server, "/hostile-sleep-forever.wasm");
     let (code, message) = resp.json_error();
     assert_eq!(code, 500);
-    assert!(message.contains("wall-time limit of 1 s"), "{message}");
+    assert!(message.contains("wall-time limit of 3 s"), "{message}");
     assert!(
-        took >= Duration::from_millis(950) && took < Duration::from_secs(5),
+        took >= Duration::from_millis(2950) && took < Duration::from_secs(10),
         "{took:?}"
     );
 }
@@ -581,7 +582,7 @@ fn a_thousand_sleeping_requests_park_no_threads() {
     std::thread::sleep(Duration::from_millis(300));
     let (good, took) = timed_get(&server, "/hello.wasm");
     assert_eq!(good.status, 200);
-    assert!(took < Duration::from_millis(500), "{took:?}");
+    assert!(took < Duration::from_secs(1), "{took:?}");
     for c in &mut conns {
         assert_eq!(c.read_response(false).text(), "awake");
     }

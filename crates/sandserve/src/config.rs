@@ -471,10 +471,11 @@ impl Config {
             &mut ssl.pregenerated.host_key_path,
             &mut ssl.pregenerated.host_cert_path,
             &mut ssl.pregenerated.ca_cert_path,
-        ] {
-            if let Some(p) = path {
-                *p = base.join(&*p);
-            }
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *path = base.join(&*path);
         }
     }
 

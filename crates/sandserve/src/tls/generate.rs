@@ -190,3 +190,64 @@ fn valid_meta(path: &Path, covered: &str, now: SystemTime) -> bool {
     let expires = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
     rest == covered && expires > now + Duration::from_secs(86_400)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request<'a>(
+        base: &'a Path,
+        hosts: &'a [String],
+        domains: &'a [String],
+        force: bool,
+    ) -> Request<'a> {
+        Request {
+            base_path: base,
+            hosts,
+            domains,
+            days: 30,
+            force,
+        }
+    }
+
+    #[test]
+    fn reuses_while_valid_and_regenerates_on_change() {
+        let base = std::env::temp_dir().join(format!("sandserve-certs-{:016x}", fastrand::u64(..)));
+        let hosts = vec!["web-platform.test".to_string()];
+        let mut domains = vec![
+            "web-platform.test".to_string(),
+            "www.web-platform.test".to_string(),
+        ];
+        let first = ensure(&request(&base, &hosts, &domains, false)).unwrap();
+        assert!(first.regenerated);
+        let ca = fs::read(&first.ca_cert).unwrap();
+        let host = fs::read(&first.host_cert).unwrap();
+
+        let again = ensure(&request(&base, &hosts, &domains, false)).unwrap();
+        assert!(!again.regenerated);
+        assert_eq!(fs::read(&again.host_cert).unwrap(), host, "reused");
+
+        domains.push("élève.web-platform.test".to_string());
+        let grown = ensure(&request(&base, &hosts, &domains, false)).unwrap();
+        assert!(
+            grown.regenerated,
+            "a new domain needs a new host certificate"
+        );
+        assert_eq!(
+            fs::read(&grown.ca_cert).unwrap(),
+            ca,
+            "but the CA browsers trust is kept"
+        );
+        let pem = fs::read_to_string(&grown.host_cert).unwrap();
+        assert_eq!(pem.matches("BEGIN CERTIFICATE").count(), 2, "host then CA");
+
+        let forced = ensure(&request(&base, &hosts, &domains, true)).unwrap();
+        assert!(forced.regenerated);
+        assert_ne!(
+            fs::read(&forced.ca_cert).unwrap(),
+            ca,
+            "force_regenerate makes a new CA"
+        );
+        fs::remove_dir_all(base).unwrap();
+    }
+}
