@@ -74,7 +74,7 @@ pub async fn dispatch(
                 Some(path) => path.clone(),
                 None => match site.mounts.resolve(&request.path) {
                     Ok(resolved) => resolved.real,
-                    Err(_) => return Ok(Reply::Response(not_found(request))),
+                    Err(_) => return Ok(Reply::Response(files::not_found(request))),
                 },
             };
             let compiled = match site.wasm.load(&path).await {
@@ -82,7 +82,7 @@ pub async fn dispatch(
                 Err(LoadError::CoreModule) if route_target.is_none() => {
                     return Ok(Reply::Response(static_file(site, request)))
                 }
-                Err(LoadError::Missing) => return Ok(Reply::Response(not_found(request))),
+                Err(LoadError::Missing) => return Ok(Reply::Response(files::not_found(request))),
                 Err(LoadError::CoreModule) => {
                     return Ok(Reply::Response(Response::error(
                         500,
@@ -140,10 +140,6 @@ fn static_file(site: &Site, request: &Request) -> Response {
         }
         Err(error) => error,
     }
-}
-
-fn not_found(request: &Request) -> Response {
-    Response::error(404, &format!("{} not found", request.path))
 }
 
 /// Whether a response is one of the server's own JSON errors (to which no

@@ -30,15 +30,7 @@ pub struct Served {
 /// Answers a request for a static file or a directory. `Err` is an error
 /// response, to which no pipes apply.
 pub fn serve_static(site: &Site, request: &Request) -> Result<Served, Response> {
-    let resolved = site
-        .mounts
-        .resolve(&request.path)
-        .map_err(|e| not_found(request, &e))?;
-    let file = File::open(&resolved.real)
-        .map_err(|e| Response::error(500, &format!("{}: {e}", request.path)))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Response::error(500, &format!("{}: {e}", request.path)))?;
+    let (resolved, file, meta) = open(&site.mounts, request)?;
     if meta.is_dir() {
         let response = directory(request, &resolved)?;
         return Ok(Served { response, resolved });
@@ -133,14 +125,7 @@ fn ranged(request: &Request, mut headers: Headers, body: Body) -> Result<Respons
 
 /// Answers a request for an `.asis` file: the file is the whole response.
 pub fn asis_body(mounts: &Mounts, request: &Request) -> Result<Body, Response> {
-    let resolved = mounts
-        .resolve(&request.path)
-        .map_err(|e| not_found(request, &e))?;
-    let file = File::open(&resolved.real)
-        .map_err(|e| Response::error(500, &format!("{}: {e}", request.path)))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Response::error(500, &format!("{}: {e}", request.path)))?;
+    let (_, file, meta) = open(mounts, request)?;
     if meta.is_dir() {
         return Err(Response::error(
             500,
@@ -245,9 +230,22 @@ fn multipart(mut headers: Headers, body: &Body, ranges: &[(u64, u64)]) -> Respon
     }
 }
 
-fn not_found(request: &Request, error: &ResolveError) -> Response {
-    match error {
+/// Resolves the request path and opens what is there.
+fn open(
+    mounts: &Mounts,
+    request: &Request,
+) -> Result<(Resolved, File, std::fs::Metadata), Response> {
+    let resolved = mounts.resolve(&request.path).map_err(|e| match e {
         ResolveError::Io(e) => Response::error(500, &format!("{}: {e}", request.path)),
-        _ => Response::error(404, &format!("{} not found", request.path)),
-    }
+        _ => not_found(request),
+    })?;
+    let failed = |e: std::io::Error| Response::error(500, &format!("{}: {e}", request.path));
+    let file = File::open(&resolved.real).map_err(failed)?;
+    let meta = file.metadata().map_err(failed)?;
+    Ok((resolved, file, meta))
+}
+
+/// The 404 for a path with nothing behind it.
+pub fn not_found(request: &Request) -> Response {
+    Response::error(404, &format!("{} not found", request.path))
 }
