@@ -98,11 +98,7 @@ pub async fn dispatch(
             };
             match wasm::serve(site, &compiled, request, captures, writer).await? {
                 wasm::Served::Written => Ok(Reply::Written),
-                wasm::Served::Response(response)
-                    if response.status >= 400 && is_json_error(&response) =>
-                {
-                    Ok(Reply::Response(response))
-                }
+                wasm::Served::Failed(error) => Ok(Reply::Response(error)),
                 wasm::Served::Response(response) => {
                     let ctx = SubContext {
                         request,
@@ -140,13 +136,6 @@ fn static_file(site: &Site, request: &Request) -> Response {
         }
         Err(error) => error,
     }
-}
-
-/// Whether a response is one of the server's own JSON errors (to which no
-/// pipes apply).
-fn is_json_error(response: &Response) -> bool {
-    response.headers.get(b"content-type") == Some(b"application/json")
-        && matches!(&response.body, crate::http::Body::Bytes(b) if b.starts_with(b"{\"error\""))
 }
 
 /// Applies the request's `?pipe=` to a handler's response; a bad pipeline is

@@ -1,7 +1,6 @@
 //! One client connection: read a request, route it, handle it, write the
 //! response, and again while the connection may be kept alive.
 
-use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -302,11 +301,5 @@ fn check_target(head: &Head) -> Result<(), Stop> {
             400,
             &format!("bad request target {t:?}"),
         )))
-    }
-}
-
-impl From<io::Error> for Stop {
-    fn from(_: io::Error) -> Self {
-        Stop::Quiet
     }
 }

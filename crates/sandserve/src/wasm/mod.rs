@@ -32,9 +32,12 @@ use crate::server::Site;
 
 /// What serving a request with a handler did.
 pub enum Served {
-    /// A response to write (after the query pipes).
+    /// The handler's response, to write after the query pipes.
     Response(Response),
-    /// The handler wrote everything itself.
+    /// The handler failed before writing anything: this error answers (no pipes).
+    Failed(Response),
+    /// The handler wrote everything itself (or failed part way: the
+    /// connection is then closed).
     Written,
 }
 
@@ -78,7 +81,7 @@ pub async fn serve(
         }
         Outcome::Failed {
             status, message, ..
-        } => Served::Response(Response::error(status, &message)),
+        } => Served::Failed(Response::error(status, &message)),
     })
 }
 
