@@ -82,6 +82,9 @@ struct Slot {
 pub struct Loader {
     slots: Mutex<HashMap<PathBuf, Arc<Slot>>>,
     disk: Option<Arc<DiskCache>>,
+    /// Compilations under way, by content hash: two versions of a file (or
+    /// two files) with the same content are compiled once.
+    compiling: Mutex<HashMap<[u8; 32], InFlight>>,
     compiled: AtomicU64,
     disk_hits: AtomicU64,
     unchanged: AtomicU64,
@@ -90,8 +93,11 @@ pub struct Loader {
 enum Prepared {
     Unchanged,
     FromDisk([u8; 32], Component),
-    Compiled([u8; 32], Component),
+    Missing([u8; 32]),
 }
+
+/// A compilation in progress, shared by everyone who needs that content.
+type InFlight = Arc<OnceCell<Result<Component, LoadError>>>;
 
 impl Loader {
     /// A loader backed by a disk cache (or none).
@@ -228,24 +234,7 @@ impl Loader {
                 );
                 return Ok(Prepared::FromDisk(hash, component));
             }
-            let bytes = read(&file)?;
-            // The file may have changed since it was hashed: key what is compiled.
-            let hash = content_key(&bytes);
-            let started = std::time::Instant::now();
-            let component = Component::new(&engine_for_work, &bytes)
-                .map_err(|e| LoadError::Invalid(format!("not a valid component: {e:#}")))?;
-            tracing::info!(
-                "compiled {} ({} KiB) in {:.0} ms",
-                file.display(),
-                bytes.len() / 1024,
-                started.elapsed().as_secs_f64() * 1000.0
-            );
-            if let Some(disk) = &disk {
-                if let Err(e) = disk.store(&hash, &component) {
-                    tracing::warn!("cannot store {} in the compile cache: {e}", file.display());
-                }
-            }
-            Ok(Prepared::Compiled(hash, component))
+            Ok(Prepared::Missing(hash))
         })
         .await
         .map_err(|e| LoadError::Invalid(format!("compilation failed: {e}")))??;
@@ -258,10 +247,7 @@ impl Loader {
                 self.disk_hits.fetch_add(1, Ordering::Relaxed);
                 (hash, c)
             }
-            Prepared::Compiled(hash, c) => {
-                self.compiled.fetch_add(1, Ordering::Relaxed);
-                (hash, c)
-            }
+            Prepared::Missing(hash) => (hash, self.compile(engine, &path, hash).await?),
         };
         let linking = std::time::Instant::now();
         let pre = linker
@@ -275,6 +261,69 @@ impl Loader {
             linking.elapsed().as_secs_f64() * 1000.0
         );
         Ok(Arc::new(Compiled { path, hash, pre }))
+    }
+}
+
+impl Loader {
+    /// Compiles the content `hash` of `path` (and stores it on disk), once
+    /// however many ask for it at the same time.
+    async fn compile(
+        &self,
+        engine: &Engine,
+        path: &Path,
+        hash: [u8; 32],
+    ) -> Result<Component, LoadError> {
+        let cell = self
+            .compiling
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(hash)
+            .or_default()
+            .clone();
+        let result = cell
+            .get_or_init(|| async {
+                let (file, engine, disk) = (path.to_path_buf(), engine.clone(), self.disk.clone());
+                let compiled = tokio::task::spawn_blocking(move || {
+                    let bytes = read(&file)?;
+                    if content_key(&bytes) != hash {
+                        // Changed since it was hashed: the caller looks again.
+                        return Err(LoadError::Invalid(
+                            "the file changed while it was read".into(),
+                        ));
+                    }
+                    let started = std::time::Instant::now();
+                    let component = Component::new(&engine, &bytes)
+                        .map_err(|e| LoadError::Invalid(format!("not a valid component: {e:#}")))?;
+                    tracing::info!(
+                        "compiled {} ({} KiB) in {:.0} ms",
+                        file.display(),
+                        bytes.len() / 1024,
+                        started.elapsed().as_secs_f64() * 1000.0
+                    );
+                    if let Some(disk) = &disk {
+                        if let Err(e) = disk.store(&hash, &component) {
+                            tracing::warn!(
+                                "cannot store {} in the compile cache: {e}",
+                                file.display()
+                            );
+                        }
+                    }
+                    Ok(component)
+                })
+                .await
+                .map_err(|e| LoadError::Invalid(format!("compilation failed: {e}")))?;
+                if compiled.is_ok() {
+                    self.compiled.fetch_add(1, Ordering::Relaxed);
+                }
+                compiled
+            })
+            .await
+            .clone();
+        let mut compiling = self.compiling.lock().unwrap_or_else(|p| p.into_inner());
+        if compiling.get(&hash).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+            compiling.remove(&hash);
+        }
+        result
     }
 }
 
