@@ -136,12 +136,9 @@ fn hosts(args: HostsArgs) -> ExitCode {
 
 fn cache(action: CacheAction) -> ExitCode {
     let (CacheAction::Stats(args) | CacheAction::Clear(args)) = &action;
-    let config = match &args.config {
-        Some(path) => match Config::from_file(path) {
-            Ok(c) => c,
-            Err(e) => return fail(&e),
-        },
-        None => Config::default(),
+    let config = match load_config(args.config.as_deref(), false) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
     };
     let dir = args
         .cache_dir

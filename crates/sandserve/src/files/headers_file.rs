@@ -61,10 +61,21 @@ pub fn parse(path: &Path, text: &[u8]) -> Result<Headers, HeadersFileError> {
 
 /// Reads and parses a `.headers` file; `Ok(None)` when there is none.
 pub fn read(path: &Path) -> Result<Option<Headers>, HeadersFileError> {
+    read_text(path)?.map(|text| parse(path, &text)).transpose()
+}
+
+/// The bytes of a headers file; `Ok(None)` when there is none.
+pub fn read_text(path: &Path) -> Result<Option<Vec<u8>>, HeadersFileError> {
     match std::fs::read(path) {
-        Ok(text) => parse(path, &text).map(Some),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(None),
+        Ok(text) => Ok(Some(text)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(HeadersFileError {
             path: path.to_path_buf(),
             line: None,

@@ -157,18 +157,10 @@ fn headers_of(stem: &Path, ctx: &SubContext) -> Result<Headers, String> {
         std::path::PathBuf::from(p)
     };
     let sub_path = with(".sub.headers");
-    match std::fs::read(&sub_path) {
-        Ok(text) => {
-            let text = substitute(&text, ctx, Escape::None)
-                .map_err(|e| format!("{}: {e}", sub_path.display()))?;
-            return headers_file::parse(&sub_path, &text).map_err(|e| e.to_string());
-        }
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-            ) => {}
-        Err(e) => return Err(format!("{}: {e}", sub_path.display())),
+    if let Some(text) = headers_file::read_text(&sub_path).map_err(|e| e.to_string())? {
+        let text = substitute(&text, ctx, Escape::None)
+            .map_err(|e| format!("{}: {e}", sub_path.display()))?;
+        return headers_file::parse(&sub_path, &text).map_err(|e| e.to_string());
     }
     Ok(headers_file::read(&with(".headers"))
         .map_err(|e| e.to_string())?

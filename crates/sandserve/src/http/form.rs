@@ -1,6 +1,7 @@
 //! Form bodies: `application/x-www-form-urlencoded` and `multipart/form-data`,
 //! parsed once by the server for every handler.
 
+use super::parse::find;
 use super::query::MultiMap;
 use super::Request;
 
@@ -124,10 +125,6 @@ fn split_params(value: &[u8]) -> (&[u8], Params) {
 
 fn strip_line_end(s: &[u8]) -> Option<&[u8]> {
     s.strip_prefix(b"\r\n").or_else(|| s.strip_prefix(b"\n"))
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]

@@ -93,6 +93,15 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+/// A configuration problem found while starting (the configuration may not
+/// have come from a file).
+fn config_error(message: String) -> StartError {
+    StartError::Config(ConfigError {
+        source: "configuration".into(),
+        message,
+    })
+}
+
 /// A bound server, ready to run.
 pub struct Server {
     site: Arc<Site>,
@@ -104,12 +113,7 @@ impl Server {
     /// Validates the configuration, opens the document root and binds every
     /// listener. Nothing is served until [`Server::run`].
     pub async fn bind(config: Config) -> Result<Server, StartError> {
-        config.validate().map_err(|message| {
-            StartError::Config(ConfigError {
-                source: "configuration".into(),
-                message,
-            })
-        })?;
+        config.validate().map_err(config_error)?;
         let doc_root = config
             .doc_root
             .clone()
@@ -126,12 +130,8 @@ impl Server {
                 doc_root.display()
             ))));
         }
-        let hosts = Hosts::from_config(&config).map_err(|e| {
-            StartError::Config(ConfigError {
-                source: "configuration".into(),
-                message: format!("subdomains: {e}"),
-            })
-        })?;
+        let hosts =
+            Hosts::from_config(&config).map_err(|e| config_error(format!("subdomains: {e}")))?;
         let tls = crate::tls::from_config(&config, &hosts).map_err(StartError::Tls)?;
         let mut listeners = Vec::new();
         let mut ports = BTreeMap::new();
@@ -163,18 +163,8 @@ impl Server {
             }
             ports.insert(scheme_name.clone(), bound);
         }
-        let wasm = WasmRuntime::new(&config.wasm).map_err(|message| {
-            StartError::Config(ConfigError {
-                source: "configuration".into(),
-                message,
-            })
-        })?;
-        let routes = routes(&config).map_err(|message| {
-            StartError::Config(ConfigError {
-                source: "configuration".into(),
-                message,
-            })
-        })?;
+        let wasm = WasmRuntime::new(&config.wasm).map_err(config_error)?;
+        let routes = routes(&config).map_err(config_error)?;
         let stash = Stash::new(config.stash.clone());
         let site = Arc::new(Site {
             config,

@@ -14,6 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use base64::Engine;
 
 use crate::files::listing::escape as html_escape;
+use crate::http::parse::find;
 use crate::http::Request;
 use crate::server::Site;
 use template::Token;
@@ -335,8 +336,4 @@ fn contained(root: &Path, base: &Path, path: &str) -> Result<PathBuf, String> {
     } else {
         Err(format!("{path:?} is outside the document root"))
     }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
