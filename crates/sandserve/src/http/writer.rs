@@ -19,7 +19,8 @@ use super::status::reason_phrase;
 /// Size of the pieces a file is read and sent in.
 const FILE_CHUNK: usize = 64 * 1024;
 
-/// Bodies up to this size are sent in the same write as the head.
+/// Bodies up to this size (in memory or read from a file) are sent in the
+/// same write as the head.
 const COALESCE_LIMIT: u64 = 16 * 1024;
 
 /// A byte stream to a client.
@@ -279,10 +280,12 @@ impl<'a> ResponseWriter<'a> {
         head.extend_from_slice(b"\r\n");
         self.stage = Stage::Body;
         match &response.body {
-            Body::Bytes(b) if body_len <= COALESCE_LIMIT => {
+            // A small body, in memory or in a file, goes out with the head:
+            // one write, one packet.
+            body if body_len <= COALESCE_LIMIT && !matches!(body, Body::Paced(_)) => {
                 self.content_written += body_len;
                 if !self.head_only {
-                    head.extend_from_slice(b);
+                    head.extend_from_slice(&body.to_bytes()?);
                 }
                 self.put(&head).await
             }
