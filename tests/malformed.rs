@@ -184,4 +184,7 @@ fn random_garbage_never_takes_the_server_down() {
         let _ = conn.read_to_close();
     }
     assert_eq!(server.get("/a.txt").body, b"alpha\n");
+    // A panic closes only its own connection, so the server would still
+    // answer: count them.
+    assert_eq!(server.monitor.stats().connection_panics, 0);
 }

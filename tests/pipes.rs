@@ -157,7 +157,7 @@ fn bad_pipelines_are_500s_that_say_why() {
         ("trickle(d1:r3)", "must be even"),
         ("trickle(d1:r2)", "would never end"),
         ("gzip(1)", "gzip takes 0"),
-        ("sub(js)", "escaping must be"),
+        ("sub(js)", "\\\"js\\\" is not html or none"),
     ] {
         let resp = server.get(&format!("/digits.txt?pipe={pipe}"));
         assert_eq!(resp.status, 500, "{pipe}");

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sandserve::wasm::LoadStats;
+use sandserve::LoadStats;
 use sandserve_tests::{guests, Conn, DocRoot, TestServer};
 
 /// Replaces `dst` by the bytes of `src` the way a build should: a new file
@@ -23,7 +23,7 @@ fn start(root: &DocRoot, cache: &Path) -> TestServer {
 }
 
 fn stats(server: &TestServer) -> LoadStats {
-    server.site.wasm.load_stats()
+    server.monitor.stats().loads
 }
 
 #[test]

@@ -252,7 +252,7 @@ fn directories_redirect_then_list() {
     let b = html.find(">b.txt</a>").unwrap();
     let sub = html.find(">sub/</a>").unwrap();
     assert!(a < b && b < sub, "sorted: {html}");
-    assert!(html.contains("href=\"a%20&%20%3Cc%3E.txt\""), "{html}");
+    assert!(html.contains("href=\"a%20%26%20%3Cc%3E.txt\""), "{html}");
     assert!(html.contains("href=\"..\""));
 }
 

@@ -72,8 +72,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// Every listener: (scheme key, address).
     pub listeners: Vec<(String, SocketAddr)>,
-    /// The site being served (for its counters).
-    pub site: std::sync::Arc<sandserve::Site>,
+    /// The server's counters.
+    pub monitor: sandserve::Monitor,
     shutdown: CancellationToken,
     thread: Option<JoinHandle<()>>,
     _cache: Option<tempfile::TempDir>,
@@ -121,21 +121,21 @@ impl TestServer {
                             .into_iter()
                             .map(|l| (l.scheme_name, l.addr))
                             .collect();
-                        ready.send(Ok((listeners, server.site().clone()))).unwrap();
+                        ready.send(Ok((listeners, server.monitor()))).unwrap();
                         server.run(token).await;
                     }
                     Err(e) => ready.send(Err(e.to_string())).unwrap(),
                 }
             });
         });
-        let (listeners, site) = started
+        let (listeners, monitor) = started
             .recv()
             .expect("server thread")
             .unwrap_or_else(|e| panic!("server did not start: {e}"));
         TestServer {
             addr: listeners[0].1,
             listeners,
-            site,
+            monitor,
             shutdown,
             thread: Some(thread),
             _cache: None,
@@ -177,6 +177,23 @@ impl TestServer {
         let mut conn = self.connect();
         conn.send(req.as_bytes());
         conn.read_response(method == "HEAD")
+    }
+
+    /// Waits until `condition` holds of the server's counters (up to the
+    /// read timeout): the signal that something is under way.
+    pub fn wait_for(&self, what: &str, condition: impl Fn(&sandserve::Stats) -> bool) {
+        let deadline = std::time::Instant::now() + READ_TIMEOUT;
+        loop {
+            let stats = self.monitor.stats();
+            if condition(&stats) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}: {stats:?}"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Stops the server and waits for it.

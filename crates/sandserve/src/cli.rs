@@ -120,12 +120,12 @@ fn hosts(args: HostsArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    let hosts = match crate::hosts::Hosts::from_config(&config) {
-        Ok(h) => h,
+    let topology = match crate::app::App::topology(&config) {
+        Ok(t) => t,
         Err(e) => return fail(&e),
     };
     let mut text = format!("# sandserve: the names of {}\n", config.browser_host);
-    for domain in hosts.resolvable_domains(&config) {
+    for domain in topology.resolvable_domains() {
         text.push_str(&format!("{}\t{domain}\n", args.address));
     }
     text.push_str("# sandserve: end\n");
@@ -144,7 +144,7 @@ fn cache(action: CacheAction) -> ExitCode {
         .cache_dir
         .clone()
         .or(config.wasm.cache_dir)
-        .unwrap_or_else(crate::wasm::cache::default_dir);
+        .unwrap_or_else(crate::config::default_cache_dir);
     match action {
         CacheAction::Stats(_) => {
             let usage = crate::wasm::cache::usage(&dir);
@@ -229,10 +229,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // Connections and handlers share these threads: a handler runs on one
+    // while it computes, and yields it at every epoch tick (10 ms) and
+    // whenever it waits (sleep, the client).
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = config.threads {
+        builder.worker_threads(threads);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
@@ -241,10 +245,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             Ok(s) => s,
             Err(e) => return fail(&e),
         };
-        println!(
-            "sandserve: serving {}",
-            server.site().mounts.doc_root().display()
-        );
+        println!("sandserve: serving {}", server.doc_root().display());
         for l in server.listeners() {
             println!(
                 "sandserve: {} on {} (bound to {})",
@@ -258,7 +259,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             );
         }
         if args.precompile {
-            let summary = crate::wasm::precompile::precompile(server.site(), progress_bar).await;
+            let summary = server.precompile(progress_bar).await;
             println!(
                 "sandserve: precompiled {} handlers in {:.2} s ({} failed)",
                 summary.handlers,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::http::Limits;
 pub use crate::stash::StashLimits;
+pub use crate::wasm::WasmLimits;
 
 /// The whole configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -255,60 +256,6 @@ impl Timeouts {
     }
 }
 
-/// Limits on each request a WebAssembly handler answers.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct WasmLimits {
-    /// CPU time a request may use, in milliseconds (time spent sleeping or
-    /// waiting on the client does not count). Default: 10000.
-    pub cpu_time_ms: u64,
-    /// Wall time a request may take, sleeps included, in seconds. Default: 300.
-    pub wall_time_secs: f64,
-    /// Linear memory of an instance, in MiB. Default: 128.
-    pub max_memory_mib: u64,
-    /// Elements of a table. Default: 20000.
-    pub max_table_elements: usize,
-    /// WebAssembly stack, in KiB. Default: 1024.
-    pub max_stack_kib: usize,
-    /// Bytes a handler may send (body or writer). Default: 268435456 (256 MiB).
-    pub max_response_bytes: u64,
-    /// Instances alive at once (concurrent handler requests); more wait for
-    /// a slot up to the wall time. Default: 1024.
-    pub max_instances: u32,
-    /// Guest stdout and stderr kept for the log, per request, in bytes. Default: 65536.
-    pub max_log_bytes: usize,
-    /// Memory (per instance slot) kept resident between requests and reset by
-    /// zeroing only the pages a request dirtied, in KiB (on Linux 6.7 and
-    /// later; otherwise at most 1024 is kept and zeroed whole). Default: 4096.
-    pub keep_resident_kib: usize,
-    /// Keep compiled handlers on disk across restarts. Default: true.
-    pub disk_cache: bool,
-    /// Where. Default: `$XDG_CACHE_HOME/sandserve`, else `~/.cache/sandserve`.
-    pub cache_dir: Option<PathBuf>,
-    /// Largest size of the disk cache in MiB; least recently used entries
-    /// go first. Default: 1024.
-    pub cache_max_mib: u64,
-}
-
-impl Default for WasmLimits {
-    fn default() -> Self {
-        WasmLimits {
-            cpu_time_ms: 10_000,
-            wall_time_secs: 300.0,
-            max_memory_mib: 128,
-            max_table_elements: 20_000,
-            max_stack_kib: 1024,
-            max_response_bytes: 256 << 20,
-            max_instances: 1024,
-            max_log_bytes: 64 << 10,
-            keep_resident_kib: 4096,
-            disk_cache: true,
-            cache_dir: None,
-            cache_max_mib: 1024,
-        }
-    }
-}
-
 /// An explicit route to a WebAssembly handler.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -427,10 +374,7 @@ impl Config {
             source: source.clone(),
             message: e.to_string(),
         })?;
-        config.validate().map_err(|message| ConfigError {
-            source: source.clone(),
-            message,
-        })?;
+        config.validate(&source)?;
         if let Some(path) = path {
             config.rebase(path.parent().unwrap_or(Path::new(".")));
         }
@@ -443,10 +387,7 @@ impl Config {
             source: source.to_string(),
             message: e.to_string(),
         })?;
-        config.validate().map_err(|message| ConfigError {
-            source: source.to_string(),
-            message,
-        })?;
+        config.validate(source)?;
         Ok(config)
     }
 
@@ -479,8 +420,16 @@ impl Config {
         }
     }
 
-    /// Checks what the types alone cannot.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks what the types alone cannot; `source` names where the
+    /// configuration came from in the error.
+    pub fn validate(&self, source: &str) -> Result<(), ConfigError> {
+        self.check().map_err(|message| ConfigError {
+            source: source.to_string(),
+            message,
+        })
+    }
+
+    fn check(&self) -> Result<(), String> {
         for scheme in self.ports.keys() {
             if !SCHEMES.contains(&scheme.as_str()) {
                 return Err(format!(
@@ -527,6 +476,9 @@ impl Config {
             if value == 0 {
                 return Err(format!("{key}: must be at least 1"));
             }
+        }
+        if self.threads == Some(0) {
+            return Err("threads: must be at least 1".into());
         }
         if let Some(level) = &self.log_level {
             if parse_level(level).is_none() {
@@ -598,6 +550,19 @@ fn merge(ours: &mut serde_json::Value, theirs: serde_json::Value) {
         }
         (ours, theirs) => *ours = theirs,
     }
+}
+
+/// The default directory of the compile cache (and of generated
+/// certificates): `$XDG_CACHE_HOME/sandserve`, else `$HOME/.cache/sandserve`,
+/// else a directory under the system temp dir.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("sandserve");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(home).join(".cache/sandserve");
+    }
+    std::env::temp_dir().join("sandserve-cache")
 }
 
 /// Parses a log level name.

@@ -1,38 +1,51 @@
 //! sandserve: a web-platform test server that sends exactly the bytes a test
-//! asks for.
+//! asks for, whose request handlers are sandboxed WebAssembly components.
 //!
 //! A request flows one way through these modules:
 //!
-//! - [`server`]: listeners accept connections; [`server::connection`] reads
-//!   requests and keeps connections alive;
-//! - [`http`]: request heads are parsed ([`http::parse`], [`http::chunked`])
-//!   into a [`http::Request`];
-//! - [`route`]: the route table picks a [`handler::Handler`];
-//! - [`handler`]: the handler answers, using [`files`] for static files and
-//!   `.asis` files; [`pipes`] then change the response as the query asks
-//!   (with [`sub`] for template substitution); [`wasm`] runs WebAssembly
-//!   handlers, each request in a fresh sandboxed instance, sharing the [`stash`];
-//! - [`http::writer`]: the response goes out byte for byte.
+//! - `server`: listeners accept connections; a connection reads requests
+//!   (`http::parse`, `http::chunked`) into an `http::Request` and keeps the
+//!   connection alive;
+//! - `dispatch`: the route table picks a route kind and runs it — `files`
+//!   for static files and `.asis` files, or a guest world in `worlds` for a
+//!   WebAssembly handler (each request in a fresh sandboxed instance, built
+//!   on the shared runtime in `wasm`); `pipes` then change the response as
+//!   the query asks (with `sub` for template substitution);
+//! - `reply`: what a handler gives back — a response, an error answer from
+//!   the one table of them, or nothing more (it wrote its own bytes);
+//! - `http::writer`: the response goes out byte for byte.
 //!
-//! [`config`] holds what is configurable, each item with its default;
-//! [`cli`] is the `sandserve` command.
+//! Each module receives only the small values it needs — the `mounts`, the
+//! `topology` (host names and ports), the `stash`, the limits — built from
+//! the [`config`] in one place, `app`, the composition root. [`cli`] is the
+//! `sandserve` command.
 
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
+pub(crate) mod app;
 pub mod cli;
 pub mod config;
-pub mod files;
-pub mod handler;
-pub mod hosts;
-pub mod http;
-pub mod pipes;
-pub mod route;
-pub mod server;
-pub mod stash;
-pub mod sub;
-pub mod tls;
-pub mod wasm;
+pub(crate) mod dispatch;
+pub(crate) mod files;
+pub(crate) mod http;
+pub(crate) mod mounts;
+pub(crate) mod pipes;
+pub(crate) mod reply;
+pub(crate) mod route;
+pub(crate) mod server;
+pub(crate) mod stash;
+pub(crate) mod sub;
+#[doc(hidden)]
+pub mod testing;
+pub(crate) mod text;
+pub(crate) mod tls;
+pub(crate) mod topology;
+pub(crate) mod wasm;
+pub(crate) mod worlds;
 
+pub use app::precompile::Summary as PrecompileSummary;
+pub use app::StartError;
 pub use config::Config;
-pub use server::{ListenerInfo, Server, Site, StartError};
+pub use server::{is_bad_port, ListenerInfo, Monitor, Server, Stats};
+pub use wasm::LoadStats;

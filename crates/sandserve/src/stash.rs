@@ -153,6 +153,7 @@ impl Stash {
     }
 
     /// How many entries and bytes the stash holds.
+    #[cfg(test)]
     pub fn usage(&self) -> (usize, usize) {
         let inner = self.lock();
         (inner.entries.len(), inner.total_bytes)

@@ -6,66 +6,83 @@
 //! without a colon is an error that names the file and the line.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::http::Headers;
 
 /// A `.headers` file that could not be used.
 #[derive(Debug)]
 pub struct HeadersFileError {
-    /// The file.
-    pub path: PathBuf,
+    /// The file, named as messages name files (its URL path).
+    pub file: String,
     /// The 1-based line, when the problem is on one.
     pub line: Option<usize>,
     /// What is wrong.
-    pub reason: String,
+    pub problem: Problem,
+}
+
+/// What is wrong with a headers file.
+#[derive(Debug)]
+pub enum Problem {
+    /// A line without a colon.
+    NoColon,
+    /// An empty name, or one with spaces or control characters.
+    BadName,
+    /// The file could not be read.
+    Unreadable(io::Error),
 }
 
 impl std::fmt::Display for HeadersFileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.reason),
-            None => write!(f, "{}: {}", self.path.display(), self.reason),
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        match &self.problem {
+            Problem::NoColon => write!(f, ": line has no colon"),
+            Problem::BadName => write!(f, ": invalid header name"),
+            Problem::Unreadable(e) => write!(f, ": cannot be read ({})", e.kind()),
         }
     }
 }
 
-/// Parses the text of a `.headers` file.
-pub fn parse(path: &Path, text: &[u8]) -> Result<Headers, HeadersFileError> {
+impl std::error::Error for HeadersFileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.problem {
+            Problem::Unreadable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Parses the text of a `.headers` file; `file` names it in errors.
+pub fn parse(file: &str, text: &[u8]) -> Result<Headers, HeadersFileError> {
     let mut headers = Headers::new();
     for (i, line) in text.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
+        let error = |problem| HeadersFileError {
+            file: file.to_string(),
+            line: Some(i + 1),
+            problem,
+        };
         let Some(colon) = line.iter().position(|&b| b == b':') else {
-            return Err(HeadersFileError {
-                path: path.to_path_buf(),
-                line: Some(i + 1),
-                reason: "line has no colon".into(),
-            });
+            return Err(error(Problem::NoColon));
         };
         let name = trim(&line[..colon]);
         let value = trim(&line[colon + 1..]);
         if name.is_empty() || name.iter().any(|&b| b <= b' ' || b == 0x7f) {
-            return Err(HeadersFileError {
-                path: path.to_path_buf(),
-                line: Some(i + 1),
-                reason: "invalid header name".into(),
-            });
+            return Err(error(Problem::BadName));
         }
         headers.push(name, value);
     }
     Ok(headers)
 }
 
-/// Reads and parses a `.headers` file; `Ok(None)` when there is none.
-pub fn read(path: &Path) -> Result<Option<Headers>, HeadersFileError> {
-    read_text(path)?.map(|text| parse(path, &text)).transpose()
-}
-
-/// The bytes of a headers file; `Ok(None)` when there is none.
-pub fn read_text(path: &Path) -> Result<Option<Vec<u8>>, HeadersFileError> {
+/// The bytes of a headers file at `path`; `Ok(None)` when there is none.
+pub fn read_text(path: &Path, file: &str) -> Result<Option<Vec<u8>>, HeadersFileError> {
     match std::fs::read(path) {
         Ok(text) => Ok(Some(text)),
         Err(e)
@@ -77,9 +94,9 @@ pub fn read_text(path: &Path) -> Result<Option<Vec<u8>>, HeadersFileError> {
             Ok(None)
         }
         Err(e) => Err(HeadersFileError {
-            path: path.to_path_buf(),
+            file: file.to_string(),
             line: None,
-            reason: e.to_string(),
+            problem: Problem::Unreadable(e),
         }),
     }
 }
@@ -102,13 +119,15 @@ mod tests {
 
     #[test]
     fn parses_and_reports_lines() {
-        let h = parse(Path::new("x"), b"A: 1\r\n\r\n  B :  two: parts \nA: 3\n").unwrap();
+        let h = parse("x", b"A: 1\r\n\r\n  B :  two: parts \nA: 3\n").unwrap();
         let all: Vec<_> = h.iter().collect();
         assert_eq!(
             all,
             [(&b"A"[..], &b"1"[..]), (b"B", b"two: parts"), (b"A", b"3")]
         );
-        let err = parse(Path::new("f.headers"), b"A: 1\nno colon\n").unwrap_err();
-        assert_eq!(err.to_string(), "f.headers:2: line has no colon");
+        let err = parse("/f.headers", b"A: 1\nno colon\n").unwrap_err();
+        assert_eq!(err.to_string(), "/f.headers:2: line has no colon");
+        let err = parse("/f.headers", b"Bad Name: 1\n").unwrap_err();
+        assert_eq!(err.to_string(), "/f.headers:1: invalid header name");
     }
 }

@@ -3,6 +3,8 @@
 use std::io;
 use std::path::Path;
 
+use crate::text::{html_escape, link_segment};
+
 /// An HTML page listing `dir`, for the URL path `url_path` (which ends in `/`).
 pub fn render(dir: &Path, url_path: &str) -> io::Result<String> {
     let mut entries: Vec<(String, bool)> = std::fs::read_dir(dir)?
@@ -13,7 +15,7 @@ pub fn render(dir: &Path, url_path: &str) -> io::Result<String> {
         })
         .collect();
     entries.sort();
-    let title = escape(&percent_encoding::percent_decode_str(url_path).decode_utf8_lossy());
+    let title = html_escape(&percent_encoding::percent_decode_str(url_path).decode_utf8_lossy());
     let mut html = format!(
         "<!doctype html>\n<meta charset=utf-8>\n<title>Index of {title}</title>\n<h1>Index of {title}</h1>\n<ul>\n"
     );
@@ -22,41 +24,35 @@ pub fn render(dir: &Path, url_path: &str) -> io::Result<String> {
     }
     for (name, is_dir) in entries {
         let slash = if is_dir { "/" } else { "" };
-        let href: String = percent_encoding::utf8_percent_encode(&name, HREF).to_string();
         html.push_str(&format!(
-            "<li><a href=\"{href}{slash}\">{}{slash}</a></li>\n",
-            escape(&name)
+            "<li><a href=\"{}{slash}\">{}{slash}</a></li>\n",
+            link_segment(&name),
+            html_escape(&name)
         ));
     }
     html.push_str("</ul>\n");
     Ok(html)
 }
 
-/// Characters percent-encoded in a link to an entry.
-const HREF: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
-
-/// Escapes text for HTML: `& < > " '`.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_encoded_in_links_and_escaped_in_text() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("odd name&.txt"), "").unwrap();
+        std::fs::write(dir.path().join("<b>.txt"), "").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let html = super::render(dir.path(), "/x%20y/").unwrap();
+        assert!(html.contains("<title>Index of /x y/</title>"), "{html}");
+        assert!(
+            html.contains("<a href=\"odd%20name%26.txt\">odd name&amp;.txt</a>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"%3Cb%3E.txt\">&lt;b&gt;.txt</a>"),
+            "{html}"
+        );
+        assert!(html.contains("<a href=\"sub/\">sub/</a>"), "{html}");
+        assert!(html.contains("<a href=\"..\">..</a>"), "{html}");
     }
-    out
 }

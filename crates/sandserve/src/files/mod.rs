@@ -5,19 +5,19 @@ pub mod headers_file;
 pub mod listing;
 pub mod mime;
 pub mod range;
-pub mod resolve;
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::http::{Body, FileRange, Headers, Part, Request, Response};
-use crate::server::Site;
-use crate::sub::{substitute, Escape, SubContext};
+use crate::mounts::{Mounts, ResolveError, Resolved};
+use crate::sub::{substitute, Escape, SubContext, SubError};
+use crate::topology::Topology;
+use headers_file::HeadersFileError;
 use range::RangeRequest;
-pub use resolve::{Mounts, ResolveError, Resolved};
 
 /// A file response and where it came from, for the pipes that follow.
 pub struct Served {
@@ -27,10 +27,90 @@ pub struct Served {
     pub resolved: Resolved,
 }
 
-/// Answers a request for a static file or a directory. `Err` is an error
-/// response, to which no pipes apply.
-pub fn serve_static(site: &Site, request: &Request) -> Result<Served, Response> {
-    let (resolved, file, meta) = open(&site.mounts, request)?;
+/// Why a file could not be served. Each is answered from the table of error
+/// answers (`crate::reply`).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FileError {
+    /// Nothing is there (or the path was refused).
+    NotFound {
+        /// The URL path asked for.
+        path: String,
+    },
+    /// Something is there but could not be read.
+    Unreadable {
+        /// The URL path asked for.
+        path: String,
+        /// The system's answer.
+        source: std::io::Error,
+    },
+    /// A `.headers` file next to it is broken.
+    HeadersFile(HeadersFileError),
+    /// Substitution of a `.sub.` file or `.sub.headers` file failed.
+    Substitution {
+        /// The file, by its URL path.
+        file: String,
+        /// Why.
+        source: SubError,
+    },
+    /// The `Range` header is not ASCII.
+    RangeNotAscii,
+    /// No range of the `Range` header can be served.
+    RangeNotSatisfiable {
+        /// The header's value.
+        range: String,
+        /// The size of the representation.
+        size: u64,
+    },
+    /// An `.asis` path that is a directory.
+    NotAFile {
+        /// The URL path asked for.
+        path: String,
+    },
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileError::NotFound { path } => write!(f, "{path} not found"),
+            FileError::Unreadable { path, source } => {
+                write!(f, "{path} cannot be read ({})", source.kind())
+            }
+            FileError::HeadersFile(e) => write!(f, "{e}"),
+            FileError::Substitution { file, source } => write!(f, "{file}: {source}"),
+            FileError::RangeNotAscii => write!(f, "Range header is not ASCII"),
+            FileError::RangeNotSatisfiable { range, size } => {
+                write!(f, "range {range:?} not satisfiable for {size} bytes")
+            }
+            FileError::NotAFile { path } => write!(f, "{path} is a directory, not an .asis file"),
+        }
+    }
+}
+
+impl std::error::Error for FileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FileError::Unreadable { source, .. } => Some(source),
+            FileError::HeadersFile(e) => Some(e),
+            FileError::Substitution { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<HeadersFileError> for FileError {
+    fn from(e: HeadersFileError) -> Self {
+        FileError::HeadersFile(e)
+    }
+}
+
+/// Answers a request for a static file or a directory.
+pub fn serve_static(
+    mounts: &Mounts,
+    topology: &Topology,
+    request: &Request,
+) -> Result<Served, FileError> {
+    let (resolved, file, meta) = open(mounts, request)?;
     if meta.is_dir() {
         let response = directory(request, &resolved)?;
         return Ok(Served { response, resolved });
@@ -42,14 +122,15 @@ pub fn serve_static(site: &Site, request: &Request) -> Result<Served, Response> 
         .unwrap_or_default();
     let ctx = SubContext {
         request,
-        site,
+        topology,
+        mounts,
         file: Some(&resolved.path),
         root: &resolved.root,
         url_base: &resolved.url_base,
     };
     let mut headers = Headers::with_capacity(4);
     headers.push("Content-Type", mime::content_type(&name));
-    let extra = extra_headers(&resolved.path, &ctx).map_err(|e| Response::error(500, &e))?;
+    let extra = extra_headers(&resolved.path, &ctx)?;
     if extra.contains(b"content-type") {
         headers.remove(b"content-type");
     }
@@ -61,12 +142,17 @@ pub fn serve_static(site: &Site, request: &Request) -> Result<Served, Response> 
         offset: 0,
     };
     let body = if substitution_enabled(&resolved) {
-        let bytes = Body::file(whole)
-            .to_bytes()
-            .map_err(|e| Response::error(500, &format!("{}: {e}", request.path)))?;
+        let unreadable = |source| FileError::Unreadable {
+            path: request.path.clone(),
+            source,
+        };
+        let bytes = Body::file(whole).to_bytes().map_err(unreadable)?;
         let escape = Escape::for_file_name(&name);
         Body::from(
-            substitute(&bytes, &ctx, escape).map_err(|e| Response::error(500, &e.to_string()))?,
+            substitute(&bytes, &ctx, escape).map_err(|source| FileError::Substitution {
+                file: request.path.clone(),
+                source,
+            })?,
         )
     } else {
         Body::file(whole)
@@ -85,7 +171,7 @@ fn substitution_enabled(resolved: &Resolved) -> bool {
 }
 
 /// The whole body, or the part a `Range` header asks for.
-fn ranged(request: &Request, mut headers: Headers, body: Body) -> Result<Response, Response> {
+fn ranged(request: &Request, mut headers: Headers, body: Body) -> Result<Response, FileError> {
     let size = body.len();
     let Some(range_header) = request.headers.get(b"range") else {
         return Ok(Response {
@@ -97,7 +183,7 @@ fn ranged(request: &Request, mut headers: Headers, body: Body) -> Result<Respons
     let range_header = std::str::from_utf8(range_header)
         .ok()
         .filter(|r| r.is_ascii())
-        .ok_or_else(|| Response::error(400, "Range header is not ASCII"))?;
+        .ok_or(FileError::RangeNotAscii)?;
     match range::parse(range_header, size) {
         RangeRequest::Satisfiable(ranges) if ranges.len() == 1 => {
             let (start, end) = ranges[0];
@@ -111,26 +197,21 @@ fn ranged(request: &Request, mut headers: Headers, body: Body) -> Result<Respons
         }
         RangeRequest::Satisfiable(ranges) => Ok(multipart(headers, &body, &ranges)),
         RangeRequest::Unsatisfiable | RangeRequest::Invalid => {
-            let mut response = Response::error(
-                416,
-                &format!("range {range_header:?} not satisfiable for {size} bytes"),
-            );
-            response
-                .headers
-                .push("Content-Range", format!("bytes */{size}"));
-            Err(response)
+            Err(FileError::RangeNotSatisfiable {
+                range: range_header.to_string(),
+                size,
+            })
         }
     }
 }
 
 /// Answers a request for an `.asis` file: the file is the whole response.
-pub fn asis_body(mounts: &Mounts, request: &Request) -> Result<Body, Response> {
+pub fn asis_body(mounts: &Mounts, request: &Request) -> Result<Body, FileError> {
     let (_, file, meta) = open(mounts, request)?;
     if meta.is_dir() {
-        return Err(Response::error(
-            500,
-            &format!("{} is a directory, not an .asis file", request.path),
-        ));
+        return Err(FileError::NotAFile {
+            path: request.path.clone(),
+        });
     }
     Ok(Body::file(FileRange {
         file: Arc::new(file),
@@ -141,7 +222,7 @@ pub fn asis_body(mounts: &Mounts, request: &Request) -> Result<Body, Response> {
 
 /// The `__dir__.headers` lines of the file's directory, then the file's own;
 /// a `.sub.headers` file takes the place of its plain twin and is substituted.
-fn extra_headers(path: &Path, ctx: &SubContext) -> Result<Headers, String> {
+fn extra_headers(path: &Path, ctx: &SubContext) -> Result<Headers, FileError> {
     let mut headers = Headers::new();
     if let Some(dir) = path.parent() {
         headers.extend(headers_of(&dir.join("__dir__"), ctx)?);
@@ -150,24 +231,31 @@ fn extra_headers(path: &Path, ctx: &SubContext) -> Result<Headers, String> {
     Ok(headers)
 }
 
-fn headers_of(stem: &Path, ctx: &SubContext) -> Result<Headers, String> {
+fn headers_of(stem: &Path, ctx: &SubContext) -> Result<Headers, FileError> {
     let with = |suffix: &str| {
         let mut p = stem.as_os_str().to_owned();
         p.push(suffix);
-        std::path::PathBuf::from(p)
+        PathBuf::from(p)
     };
     let sub_path = with(".sub.headers");
-    if let Some(text) = headers_file::read_text(&sub_path).map_err(|e| e.to_string())? {
-        let text = substitute(&text, ctx, Escape::None)
-            .map_err(|e| format!("{}: {e}", sub_path.display()))?;
-        return headers_file::parse(&sub_path, &text).map_err(|e| e.to_string());
+    let sub_name = ctx.mounts.display(&sub_path);
+    if let Some(text) = headers_file::read_text(&sub_path, &sub_name)? {
+        let text =
+            substitute(&text, ctx, Escape::None).map_err(|source| FileError::Substitution {
+                file: sub_name.clone(),
+                source,
+            })?;
+        return Ok(headers_file::parse(&sub_name, &text)?);
     }
-    Ok(headers_file::read(&with(".headers"))
-        .map_err(|e| e.to_string())?
-        .unwrap_or_default())
+    let plain = with(".headers");
+    let name = ctx.mounts.display(&plain);
+    Ok(match headers_file::read_text(&plain, &name)? {
+        Some(text) => headers_file::parse(&name, &text)?,
+        None => Headers::new(),
+    })
 }
 
-fn directory(request: &Request, resolved: &Resolved) -> Result<Response, Response> {
+fn directory(request: &Request, resolved: &Resolved) -> Result<Response, FileError> {
     if !request.path.ends_with('/') {
         let mut location = format!("{}/", request.path);
         if let Some(q) = &request.query {
@@ -180,7 +268,10 @@ fn directory(request: &Request, resolved: &Resolved) -> Result<Response, Respons
         Ok(html) => Ok(Response::new(200)
             .with_header("Content-Type", "text/html")
             .with_body(html)),
-        Err(e) => Err(Response::error(500, &format!("{}: {e}", request.path))),
+        Err(source) => Err(FileError::Unreadable {
+            path: request.path.clone(),
+            source,
+        }),
     }
 }
 
@@ -222,22 +313,188 @@ fn multipart(mut headers: Headers, body: &Body, ranges: &[(u64, u64)]) -> Respon
     }
 }
 
-/// Resolves the request path and opens what is there.
+/// Resolves the request path and opens what is there. A path that is refused
+/// or has nothing behind it is not found; one that exists but cannot be
+/// looked at or opened is unreadable.
 fn open(
     mounts: &Mounts,
     request: &Request,
-) -> Result<(Resolved, File, std::fs::Metadata), Response> {
+) -> Result<(Resolved, File, std::fs::Metadata), FileError> {
+    let unreadable = |source| FileError::Unreadable {
+        path: request.path.clone(),
+        source,
+    };
     let resolved = mounts.resolve(&request.path).map_err(|e| match e {
-        ResolveError::Io(e) => Response::error(500, &format!("{}: {e}", request.path)),
-        _ => not_found(request),
+        ResolveError::Io(source) => unreadable(source),
+        ResolveError::Refused(_) | ResolveError::Missing => FileError::NotFound {
+            path: request.path.clone(),
+        },
     })?;
-    let failed = |e: std::io::Error| Response::error(500, &format!("{}: {e}", request.path));
-    let file = File::open(&resolved.real).map_err(failed)?;
-    let meta = file.metadata().map_err(failed)?;
+    let file = File::open(&resolved.real).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
     Ok((resolved, file, meta))
 }
 
-/// The 404 for a path with nothing behind it.
-pub fn not_found(request: &Request) -> Response {
-    Response::error(404, &format!("{} not found", request.path))
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::http::testing::request;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        mounts: Mounts,
+        topology: Topology,
+    }
+
+    fn fixture(files: &[(&str, &str)]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let mounts = Mounts::new(dir.path(), &[]).unwrap();
+        let topology = Topology::from_config(&Config::default(), BTreeMap::new()).unwrap();
+        Fixture {
+            _dir: dir,
+            mounts,
+            topology,
+        }
+    }
+
+    fn get(f: &Fixture, target: &str, headers: &[(&str, &str)]) -> Result<Response, FileError> {
+        serve_static(&f.mounts, &f.topology, &request("GET", target, headers)).map(|s| s.response)
+    }
+
+    fn header_list(r: &Response) -> Vec<(String, String)> {
+        r.headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn headers_files_in_order_and_content_type_replaced() {
+        let f = fixture(&[
+            ("d/a.txt", "body"),
+            ("d/__dir__.headers", "X-Dir: 1\n"),
+            (
+                "d/a.txt.headers",
+                "X-File: 2\nContent-Type: text/x-own\nX-Dir: 3\n",
+            ),
+        ]);
+        let r = get(&f, "/d/a.txt", &[]).unwrap();
+        assert_eq!(
+            header_list(&r),
+            [
+                ("X-Dir", "1"),
+                ("X-File", "2"),
+                ("Content-Type", "text/x-own"),
+                ("X-Dir", "3")
+            ]
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+        );
+        assert_eq!(r.body.to_bytes().unwrap(), "body");
+    }
+
+    #[test]
+    fn sub_headers_replace_their_plain_twin_and_substitute() {
+        let f = fixture(&[
+            ("a.sub.txt", "{{GET[x]}}-{{host}}"),
+            ("a.sub.txt.headers", "X-Plain: ignored\n"),
+            ("a.sub.txt.sub.headers", "X-Sub: {{GET[x]}}\n"),
+        ]);
+        let r = get(&f, "/a.sub.txt?x=%3Cy%3E", &[]).unwrap();
+        assert_eq!(r.headers.get(b"x-sub"), Some(&b"<y>"[..]));
+        assert!(!r.headers.contains(b"x-plain"));
+        assert_eq!(
+            r.body.to_bytes().unwrap(),
+            "<y>-localhost",
+            "no escaping for .txt"
+        );
+    }
+
+    #[test]
+    fn errors_name_url_paths_never_server_paths() {
+        let f = fixture(&[
+            ("b.txt", "x"),
+            ("b.txt.headers", "A: 1\nbroken\n"),
+            ("c.sub.html", "{{nope}}"),
+        ]);
+        let err = get(&f, "/b.txt", &[]).unwrap_err();
+        assert_eq!(err.to_string(), "/b.txt.headers:2: line has no colon");
+        let err = get(&f, "/c.sub.html", &[]).unwrap_err().to_string();
+        assert!(
+            err.starts_with("/c.sub.html: substitution failed: {{nope}}"),
+            "{err}"
+        );
+        let root = f.mounts.doc_root().display().to_string();
+        for e in [
+            get(&f, "/b.txt", &[]),
+            get(&f, "/c.sub.html", &[]),
+            get(&f, "/none", &[]),
+        ] {
+            assert!(!e.unwrap_err().to_string().contains(&root));
+        }
+        assert!(matches!(
+            get(&f, "/none", &[]),
+            Err(FileError::NotFound { .. })
+        ));
+        assert!(matches!(
+            get(&f, "/../x", &[]),
+            Err(FileError::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn ranges() {
+        let f = fixture(&[("r.txt", "0123456789")]);
+        let r = get(&f, "/r.txt", &[("Range", "bytes=2-4")]).unwrap();
+        assert_eq!(r.status, 206);
+        assert_eq!(r.headers.get(b"content-range"), Some(&b"bytes 2-4/10"[..]));
+        assert_eq!(r.body.to_bytes().unwrap(), "234");
+        let r = get(&f, "/r.txt", &[("Range", "bytes=0-0,8-")]).unwrap();
+        let text = String::from_utf8(r.body.to_bytes().unwrap().to_vec()).unwrap();
+        assert!(
+            text.contains("Content-Range: bytes 0-0/10\r\n\r\n0\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Content-Range: bytes 8-9/10\r\n\r\n89\r\n"),
+            "{text}"
+        );
+        let err = get(&f, "/r.txt", &[("Range", "bytes=20-")]).unwrap_err();
+        assert!(
+            matches!(err, FileError::RangeNotSatisfiable { size: 10, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn directories_redirect_then_list() {
+        let f = fixture(&[("dir/x.txt", "")]);
+        let r = get(&f, "/dir?q=1", &[]).unwrap();
+        assert_eq!(r.status, 301);
+        assert_eq!(r.headers.get(b"location"), Some(&b"/dir/?q=1"[..]));
+        let r = get(&f, "/dir/", &[]).unwrap();
+        assert_eq!(r.status, 200);
+        assert!(String::from_utf8_lossy(&r.body.to_bytes().unwrap()).contains("x.txt"));
+    }
+
+    #[test]
+    fn asis_is_the_file_and_a_directory_is_refused() {
+        let f = fixture(&[("a.asis", "HTTP/1.1 200 OK\r\n\r\n"), ("d.asis/x", "")]);
+        let body = asis_body(&f.mounts, &request("GET", "/a.asis", &[])).unwrap();
+        assert_eq!(body.len(), 19);
+        let err = asis_body(&f.mounts, &request("GET", "/d.asis", &[])).unwrap_err();
+        assert!(matches!(err, FileError::NotAFile { .. }), "{err}");
+    }
 }

@@ -32,6 +32,8 @@ impl std::fmt::Display for ChunkError {
     }
 }
 
+impl std::error::Error for ChunkError {}
+
 /// Incremental decoder for a chunked body.
 #[derive(Debug)]
 pub struct ChunkedDecoder {

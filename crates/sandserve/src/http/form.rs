@@ -1,7 +1,8 @@
 //! Form bodies: `application/x-www-form-urlencoded` and `multipart/form-data`,
 //! parsed once by the server for every handler.
 
-use super::parse::find;
+use memchr::memmem;
+
 use super::query::MultiMap;
 use super::Request;
 
@@ -18,9 +19,39 @@ pub struct FormField {
     pub content_type: Option<Vec<u8>>,
 }
 
+/// RFC 2046 §5.1.1: a boundary is 1 to 70 characters.
+pub const MAX_BOUNDARY: usize = 70;
+
+/// Why a form body could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FormError {
+    /// `multipart/form-data` without a boundary parameter.
+    NoBoundary,
+    /// A boundary longer than RFC 2046 allows.
+    BoundaryTooLong(usize),
+    /// The body does not follow the multipart syntax: what is wrong.
+    Malformed(&'static str),
+}
+
+impl std::fmt::Display for FormError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FormError::NoBoundary => write!(f, "multipart/form-data without a boundary"),
+            FormError::BoundaryTooLong(n) => write!(
+                f,
+                "multipart boundary of {n} bytes is longer than {MAX_BOUNDARY}"
+            ),
+            FormError::Malformed(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for FormError {}
+
 /// Parses the request body by its `Content-Type`. A request with no form body
 /// has no fields; a multipart body that cannot be parsed is an error.
-pub fn parse_form(request: &Request) -> Result<Vec<FormField>, String> {
+pub fn parse_form(request: &Request) -> Result<Vec<FormField>, FormError> {
     let content_type = request.headers.get(b"content-type").unwrap_or_default();
     let (mime, params) = split_params(content_type);
     if mime.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
@@ -40,32 +71,40 @@ pub fn parse_form(request: &Request) -> Result<Vec<FormField>, String> {
             .find(|(k, _)| k.eq_ignore_ascii_case(b"boundary"))
             .map(|(_, v)| v.clone())
             .filter(|b| !b.is_empty())
-            .ok_or("multipart/form-data without a boundary")?;
+            .ok_or(FormError::NoBoundary)?;
         return parse_multipart(&request.body, &boundary);
     }
     Ok(Vec::new())
 }
 
-/// Parses a multipart body with the given boundary.
-pub fn parse_multipart(body: &[u8], boundary: &[u8]) -> Result<Vec<FormField>, String> {
+/// Parses a multipart body with the given boundary, in time linear in the
+/// body's size (the boundary is at most 70 bytes and searched for with a
+/// precomputed finder).
+pub fn parse_multipart(body: &[u8], boundary: &[u8]) -> Result<Vec<FormField>, FormError> {
+    if boundary.len() > MAX_BOUNDARY {
+        return Err(FormError::BoundaryTooLong(boundary.len()));
+    }
+    let malformed = FormError::Malformed;
     let delimiter = [b"--".as_slice(), boundary].concat();
+    let finder = memmem::Finder::new(&delimiter);
     let mut fields = Vec::new();
-    let Some(first) = find(body, &delimiter) else {
-        return Err("multipart body without its boundary".into());
+    let Some(first) = finder.find(body) else {
+        return Err(malformed("multipart body without its boundary"));
     };
     let mut rest = &body[first + delimiter.len()..];
     loop {
         if rest.starts_with(b"--") {
             return Ok(fields);
         }
-        rest = strip_line_end(rest).ok_or("boundary line not ended")?;
-        let head_end = find(rest, b"\r\n\r\n")
-            .map(|i| (i, 4))
-            .or_else(|| find(rest, b"\n\n").map(|i| (i, 2)))
-            .ok_or("multipart part without a blank line after its headers")?;
+        rest = strip_line_end(rest).ok_or(malformed("boundary line not ended"))?;
+        let head_end = blank_line(rest).ok_or(malformed(
+            "multipart part without a blank line after its headers",
+        ))?;
         let head = &rest[..head_end.0];
         rest = &rest[head_end.0 + head_end.1..];
-        let next = find(rest, &delimiter).ok_or("multipart body not closed")?;
+        let next = finder
+            .find(rest)
+            .ok_or(malformed("multipart body not closed"))?;
         let mut value = &rest[..next];
         value = value
             .strip_suffix(b"\r\n")
@@ -123,6 +162,29 @@ fn split_params(value: &[u8]) -> (&[u8], Params) {
     (mime, params)
 }
 
+/// The first blank line: where the head of a part ends, and the length of
+/// the line break that ends it (`\r\n\r\n` or `\n\n`, mixed forms too).
+/// Looks no further than that line.
+fn blank_line(s: &[u8]) -> Option<(usize, usize)> {
+    if s.starts_with(b"\r\n") {
+        return Some((0, 2));
+    }
+    if s.starts_with(b"\n") {
+        return Some((0, 1));
+    }
+    for nl in memchr::memchr_iter(b'\n', s) {
+        let cr = usize::from(nl > 0 && s[nl - 1] == b'\r');
+        let after = &s[nl + 1..];
+        if after.starts_with(b"\n") {
+            return Some((nl - cr, cr + 2));
+        }
+        if after.starts_with(b"\r\n") {
+            return Some((nl - cr, cr + 3));
+        }
+    }
+    None
+}
+
 fn strip_line_end(s: &[u8]) -> Option<&[u8]> {
     s.strip_prefix(b"\r\n").or_else(|| s.strip_prefix(b"\n"))
 }
@@ -145,5 +207,44 @@ mod tests {
         assert_eq!(fields[1].value, b"line1\r\nline2");
         assert!(parse_multipart(b"--XyZ\r\nno blank line", b"XyZ").is_err());
         assert!(parse_multipart(b"nothing", b"XyZ").is_err());
+    }
+
+    #[test]
+    fn long_boundaries_are_refused() {
+        let long = vec![b'b'; MAX_BOUNDARY + 1];
+        assert_eq!(
+            parse_multipart(b"", &long),
+            Err(FormError::BoundaryTooLong(MAX_BOUNDARY + 1))
+        );
+        let boundary = vec![b'a'; MAX_BOUNDARY];
+        let body = [
+            b"--".as_slice(),
+            &boundary,
+            b"\r\n\r\nv\r\n--",
+            &boundary,
+            b"--",
+        ]
+        .concat();
+        assert_eq!(parse_multipart(&body, &boundary).unwrap()[0].value, b"v");
+    }
+
+    #[test]
+    fn a_part_head_ends_at_its_own_blank_line() {
+        // The first part uses bare line feeds; a CRLF blank line further on
+        // must not be taken for the end of its head.
+        let body = b"--B\nContent-Disposition: form-data; name=\"a\"\n\none\n--B\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\ntwo\r\n--B--";
+        let fields = parse_multipart(body, b"B").unwrap();
+        assert_eq!(fields.len(), 2);
+        assert_eq!(
+            (fields[0].name.as_slice(), fields[0].value.as_slice()),
+            (&b"a"[..], &b"one"[..])
+        );
+        assert_eq!(
+            (fields[1].name.as_slice(), fields[1].value.as_slice()),
+            (&b"b"[..], &b"two"[..])
+        );
+        assert_eq!(blank_line(b"A: 1\r\nB: 2\r\n\r\nx"), Some((10, 4)));
+        assert_eq!(blank_line(b"\r\nx"), Some((0, 2)));
+        assert_eq!(blank_line(b"A: 1\nx"), None);
     }
 }

@@ -11,10 +11,12 @@ pub mod query;
 pub mod request;
 pub mod response;
 pub mod status;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod writer;
 
 pub use headers::Headers;
 pub use limits::Limits;
 pub use request::{Peer, Request, Scheme};
 pub use response::{Body, FileRange, Pace, Paced, Part, Response};
-pub use writer::{ResponseWriter, Wire};
+pub use writer::{Io, ResponseWriter, Transport};

@@ -56,7 +56,8 @@ pub enum Framing {
     Chunked,
 }
 
-/// Why a request head was refused. Each maps to one status code.
+/// Why a request head was refused (the table of error answers in
+/// `crate::reply` gives each its status).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HeadError {
@@ -79,18 +80,6 @@ pub enum HeadError {
     Malformed(String),
     /// A well-formed HTTP version that is not 1.0 or 1.1 (505).
     UnsupportedVersion(String),
-}
-
-impl HeadError {
-    /// The status code that answers this error.
-    pub fn status(&self) -> u16 {
-        match self {
-            HeadError::RequestLineTooLong { .. } => 414,
-            HeadError::TooManyHeaders { .. } | HeadError::HeadersTooLarge { .. } => 431,
-            HeadError::Malformed(_) => 400,
-            HeadError::UnsupportedVersion(_) => 505,
-        }
-    }
 }
 
 impl std::fmt::Display for HeadError {
@@ -331,7 +320,7 @@ fn trim_cr(line: &[u8]) -> &[u8] {
 
 /// The first position of `needle` in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// Trims spaces and tabs at both ends.
@@ -365,6 +354,16 @@ mod tests {
 
     fn parse(bytes: &[u8]) -> Result<Option<(Head, usize)>, HeadError> {
         parse_head(bytes, &Limits::default())
+    }
+
+    /// The kind of refusal, by the status the answer table gives it.
+    fn status(e: &HeadError) -> u16 {
+        match e {
+            HeadError::RequestLineTooLong { .. } => 414,
+            HeadError::TooManyHeaders { .. } | HeadError::HeadersTooLarge { .. } => 431,
+            HeadError::Malformed(_) => 400,
+            HeadError::UnsupportedVersion(_) => 505,
+        }
     }
 
     #[test]
@@ -406,9 +405,9 @@ mod tests {
             (b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nName : x\r\n\r\n", 400),
         ];
-        for (raw, status) in cases {
+        for (raw, want) in cases {
             let err = parse(raw).unwrap_err();
-            assert_eq!(err.status(), *status, "{:?}", String::from_utf8_lossy(raw));
+            assert_eq!(status(&err), *want, "{:?}", String::from_utf8_lossy(raw));
         }
     }
 
@@ -421,13 +420,13 @@ mod tests {
             ..Limits::default()
         };
         let long = b"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n";
-        assert_eq!(parse_head(long, &limits).unwrap_err().status(), 414);
+        assert_eq!(status(&parse_head(long, &limits).unwrap_err()), 414);
         // Too long even before the line ends.
-        assert_eq!(parse_head(&[b'a'; 17], &limits).unwrap_err().status(), 414);
+        assert_eq!(status(&parse_head(&[b'a'; 17], &limits).unwrap_err()), 414);
         let many = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
-        assert_eq!(parse_head(many, &limits).unwrap_err().status(), 431);
+        assert_eq!(status(&parse_head(many, &limits).unwrap_err()), 431);
         let big = [b"GET / HTTP/1.1\r\nA: ".as_slice(), &[b'x'; 100]].concat();
-        assert_eq!(parse_head(&big, &limits).unwrap_err().status(), 431);
+        assert_eq!(status(&parse_head(&big, &limits).unwrap_err()), 431);
     }
 
     #[test]
@@ -483,12 +482,10 @@ mod tests {
             vec![("Transfer-Encoding", "gzip")],
             vec![("Transfer-Encoding", "chunked, chunked")],
         ] {
-            assert_eq!(framing(&bad, Http11).unwrap_err().status(), 400, "{bad:?}");
+            assert_eq!(status(&framing(&bad, Http11).unwrap_err()), 400, "{bad:?}");
         }
         assert_eq!(
-            framing(&[("Transfer-Encoding", "chunked")], Http10)
-                .unwrap_err()
-                .status(),
+            status(&framing(&[("Transfer-Encoding", "chunked")], Http10).unwrap_err()),
             400
         );
     }

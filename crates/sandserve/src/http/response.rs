@@ -163,22 +163,18 @@ impl Body {
         }
     }
 
-    /// Replaces the bytes of the body, keeping any pacing around them.
-    pub fn map_bytes(
+    /// Replaces the bytes of the body, keeping any pacing around them. `f`
+    /// is given the body's bytes, or the error reading them.
+    pub fn map_bytes<E>(
         &self,
-        f: impl FnOnce(Bytes) -> Result<Vec<u8>, String>,
-    ) -> Result<Body, String> {
+        f: impl FnOnce(io::Result<Bytes>) -> Result<Vec<u8>, E>,
+    ) -> Result<Body, E> {
         match self {
             Body::Paced(p) => Ok(Body::Paced(Paced {
                 body: Box::new(p.body.map_bytes(f)?),
                 plan: p.plan.clone(),
             })),
-            other => {
-                let bytes = other
-                    .to_bytes()
-                    .map_err(|e| format!("reading the body: {e}"))?;
-                Ok(Body::Bytes(f(bytes)?.into()))
-            }
+            other => Ok(Body::Bytes(f(other.to_bytes())?.into())),
         }
     }
 }

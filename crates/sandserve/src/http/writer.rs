@@ -10,7 +10,8 @@
 
 use std::io;
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::date;
 use super::response::{Body, Pace, Paced, Part, Response};
@@ -23,9 +24,42 @@ const FILE_CHUNK: usize = 64 * 1024;
 /// same write as the head.
 const COALESCE_LIMIT: u64 = 16 * 1024;
 
-/// A byte stream to a client.
-pub trait Wire: AsyncWrite + Unpin + Send {}
-impl<T: AsyncWrite + Unpin + Send> Wire for T {}
+/// A byte stream to and from a client: plain TCP or TLS.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// A client connection: its byte stream, and the bytes read from it that no
+/// request has used yet (the start of a pipelined request, say). It moves to
+/// whoever answers the current request — the connection loop, or a handler's
+/// sandbox while it runs — and back.
+pub struct Transport {
+    io: Box<dyn Io>,
+    /// Read but not yet used.
+    pub input: BytesMut,
+}
+
+impl Transport {
+    /// A transport over `io` with nothing read yet.
+    pub fn new(io: Box<dyn Io>) -> Self {
+        Transport {
+            io,
+            input: BytesMut::with_capacity(8 * 1024),
+        }
+    }
+
+    /// The byte stream.
+    pub fn io(&mut self) -> &mut dyn Io {
+        &mut *self.io
+    }
+
+    /// Reads what the client has sent into `input` (room for at least
+    /// `room` more bytes is made first); `Ok(0)` at the end of the stream.
+    pub async fn fill(&mut self, room: usize) -> io::Result<usize> {
+        use tokio::io::AsyncReadExt;
+        self.input.reserve(room);
+        self.io.read_buf(&mut self.input).await
+    }
+}
 
 /// Where the writer is in the response it is writing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,9 +70,11 @@ enum Stage {
 }
 
 /// Writes one response to a client, and remembers what it wrote so the
-/// connection knows whether the framing still holds afterwards.
-pub struct ResponseWriter<'a> {
-    io: &'a mut dyn Wire,
+/// connection knows whether the framing still holds afterwards. It owns the
+/// transport while the response is written; [`ResponseWriter::into_transport`]
+/// gives it back for the next request.
+pub struct ResponseWriter {
+    transport: Transport,
     stage: Stage,
     head_only: bool,
     keep_alive_header: bool,
@@ -50,13 +86,13 @@ pub struct ResponseWriter<'a> {
     total_written: u64,
 }
 
-impl<'a> ResponseWriter<'a> {
+impl ResponseWriter {
     /// A writer for one response. `head_only` suppresses content (a HEAD request);
     /// `keep_alive_header` adds `Connection: keep-alive` to responses the server
     /// serialises (for HTTP/1.0 clients that asked for it).
-    pub fn new(io: &'a mut dyn Wire, head_only: bool, keep_alive_header: bool) -> Self {
+    pub fn new(transport: Transport, head_only: bool, keep_alive_header: bool) -> Self {
         ResponseWriter {
-            io,
+            transport,
             stage: Stage::Nothing,
             head_only,
             keep_alive_header,
@@ -69,9 +105,9 @@ impl<'a> ResponseWriter<'a> {
         }
     }
 
-    /// Whether anything has been written yet.
-    pub fn started(&self) -> bool {
-        self.stage != Stage::Nothing || self.raw_written
+    /// The transport, for the next request.
+    pub fn into_transport(self) -> Transport {
+        self.transport
     }
 
     /// The status code written, if any.
@@ -312,8 +348,9 @@ impl<'a> ResponseWriter<'a> {
     }
 
     async fn put(&mut self, data: &[u8]) -> io::Result<()> {
-        self.io.write_all(data).await?;
-        self.io.flush().await?;
+        let io = self.transport.io();
+        io.write_all(data).await?;
+        io.flush().await?;
         self.total_written += data.len() as u64;
         Ok(())
     }
@@ -354,15 +391,16 @@ fn read_file_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::testing::MemIo;
     use crate::http::{Headers, Response};
     use tokio::io::AsyncReadExt;
 
     async fn sent(response: &Response, head_only: bool) -> (String, bool) {
-        let mut out: Vec<u8> = Vec::new();
-        let mut w = ResponseWriter::new(&mut out, head_only, false);
+        let (io, out) = MemIo::new();
+        let mut w = ResponseWriter::new(Transport::new(Box::new(io)), head_only, false);
         w.send(response).await.unwrap();
         let intact = w.framing_intact();
-        let text = String::from_utf8(out).unwrap();
+        let text = String::from_utf8(out.take()).unwrap();
         // Dates differ from run to run.
         let text = match text.find("Date: ") {
             Some(i) => format!("{}Date: D{}", &text[..i], &text[i + 35..]),
@@ -399,12 +437,12 @@ mod tests {
             reason: Some(b"Totally \xffFine".to_vec()),
             ..Response::default()
         };
-        let mut out: Vec<u8> = Vec::new();
-        ResponseWriter::new(&mut out, false, false)
+        let (io, out) = MemIo::new();
+        ResponseWriter::new(Transport::new(Box::new(io)), false, false)
             .send(&r)
             .await
             .unwrap();
-        assert!(out.starts_with(b"HTTP/1.1 200 Totally \xffFine\r\n"));
+        assert!(out.take().starts_with(b"HTTP/1.1 200 Totally \xffFine\r\n"));
     }
 
     #[tokio::test]
@@ -438,10 +476,10 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let client =
             tokio::spawn(async move { tokio::net::TcpStream::connect(addr).await.unwrap() });
-        let (mut server, _) = listener.accept().await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
         let mut client = client.await.unwrap();
         let mut buf = vec![0u8; 256];
-        let mut w = ResponseWriter::new(&mut server, false, false);
+        let mut w = ResponseWriter::new(Transport::new(Box::new(server)), false, false);
 
         async fn read_now(c: &mut tokio::net::TcpStream, buf: &mut [u8]) -> String {
             let n = tokio::time::timeout(std::time::Duration::from_secs(5), c.read(buf))
@@ -479,11 +517,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_header_first_writes_a_default_status() {
-        let mut out: Vec<u8> = Vec::new();
-        let mut w = ResponseWriter::new(&mut out, false, false);
+        let (io, out) = MemIo::new();
+        let mut w = ResponseWriter::new(Transport::new(Box::new(io)), false, false);
         w.write_header(b"X", b"y").await.unwrap();
         w.write_content(b"body").await.unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = String::from_utf8(out.take()).unwrap();
         assert!(
             text.starts_with("HTTP/1.1 200 OK\r\nX: y\r\nDate: "),
             "{text}"

@@ -16,7 +16,7 @@ pub mod trickle;
 use std::io::Write;
 
 use crate::http::{Body, Pace, Paced, Request, Response};
-use crate::sub::{substitute, Escape, SubContext};
+use crate::sub::{substitute, Escape, SubContext, SubError};
 
 /// One step of a pipeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,12 +55,76 @@ pub struct Pipeline {
 }
 
 /// A pipeline that could not be parsed or applied; answered with a 500.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PipeError(pub String);
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PipeError {
+    /// A function that is not a pipe.
+    Unknown(String),
+    /// Too few or too many arguments.
+    Arity {
+        /// The pipe.
+        pipe: &'static str,
+        /// Fewest arguments it takes.
+        min: usize,
+        /// Most arguments it takes.
+        max: usize,
+        /// Arguments given.
+        given: usize,
+    },
+    /// An argument that is not what the pipe takes.
+    BadArgument {
+        /// The pipe.
+        pipe: &'static str,
+        /// The argument as given.
+        argument: String,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A `trickle` specification that cannot be used.
+    Trickle(trickle::TrickleError),
+    /// `sub` failed.
+    Substitution(SubError),
+    /// The body could not be read (a file that shrank, say).
+    Body(std::io::Error),
+}
 
 impl std::fmt::Display for PipeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "pipe: {}", self.0)
+        write!(f, "pipe: ")?;
+        match self {
+            PipeError::Unknown(name) => write!(f, "unknown pipe {name:?}"),
+            PipeError::Arity {
+                pipe,
+                min,
+                max,
+                given,
+            } if min == max => write!(f, "{pipe} takes {min} argument(s), not {given}"),
+            PipeError::Arity {
+                pipe,
+                min,
+                max,
+                given,
+            } => write!(f, "{pipe} takes {min} to {max} arguments, not {given}"),
+            PipeError::BadArgument {
+                pipe,
+                argument,
+                expected,
+            } => write!(f, "{pipe}: {argument:?} is not {expected}"),
+            PipeError::Trickle(e) => write!(f, "trickle: {e}"),
+            PipeError::Substitution(e) => write!(f, "sub: {e}"),
+            PipeError::Body(e) => write!(f, "reading the body: {}", e.kind()),
+        }
+    }
+}
+
+impl std::error::Error for PipeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PipeError::Trickle(e) => Some(e),
+            PipeError::Substitution(e) => Some(e),
+            PipeError::Body(e) => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -69,7 +133,7 @@ impl Pipeline {
     pub fn parse(input: &str) -> Result<Pipeline, PipeError> {
         let steps = grammar::calls(input)
             .into_iter()
-            .map(|call| typed(&call.name, &call.args).map_err(PipeError))
+            .map(|call| typed(&call.name, &call.args))
             .collect::<Result<_, _>>()?;
         Ok(Pipeline { steps })
     }
@@ -139,24 +203,23 @@ fn apply_step(step: &Step, response: &mut Response, ctx: &SubContext) -> Result<
             update_length(response);
         }
         Step::Sub(escape) => {
-            response.body = response
-                .body
-                .map_bytes(|bytes| substitute(&bytes, ctx, *escape).map_err(|e| e.to_string()))
-                .map_err(PipeError)?;
+            response.body = response.body.map_bytes(|bytes| {
+                substitute(&bytes.map_err(PipeError::Body)?, ctx, *escape)
+                    .map_err(PipeError::Substitution)
+            })?;
             update_length(response);
         }
         Step::Gzip => {
-            response.body = response
-                .body
-                .map_bytes(|bytes| {
-                    let mut enc = flate2::write::GzEncoder::new(
-                        Vec::with_capacity(bytes.len() / 2 + 32),
-                        flate2::Compression::default(),
-                    );
-                    enc.write_all(&bytes).map_err(|e| e.to_string())?;
-                    enc.finish().map_err(|e| e.to_string())
-                })
-                .map_err(PipeError)?;
+            response.body = response.body.map_bytes(|bytes| {
+                let bytes = bytes.map_err(PipeError::Body)?;
+                let mut enc = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(bytes.len() / 2 + 32),
+                    flate2::Compression::default(),
+                );
+                // Writing to memory cannot fail.
+                enc.write_all(&bytes).map_err(PipeError::Body)?;
+                enc.finish().map_err(PipeError::Body)
+            })?;
             response.headers.set("Content-Encoding", "gzip");
             update_length(response);
         }
@@ -174,23 +237,34 @@ fn update_length(response: &mut Response) {
 }
 
 /// Checks a call's arguments and makes it a typed step.
-fn typed(name: &str, args: &[String]) -> Result<Step, String> {
+fn typed(name: &str, args: &[String]) -> Result<Step, PipeError> {
+    let pipe: &'static str = match name {
+        "status" => "status",
+        "header" => "header",
+        "trickle" => "trickle",
+        "slice" => "slice",
+        "sub" => "sub",
+        "gzip" => "gzip",
+        other => return Err(PipeError::Unknown(other.to_string())),
+    };
     let count = |min: usize, max: usize| {
         if (min..=max).contains(&args.len()) {
             Ok(())
-        } else if min == max {
-            Err(format!(
-                "{name} takes {min} argument(s), not {}",
-                args.len()
-            ))
         } else {
-            Err(format!(
-                "{name} takes {min} to {max} arguments, not {}",
-                args.len()
-            ))
+            Err(PipeError::Arity {
+                pipe,
+                min,
+                max,
+                given: args.len(),
+            })
         }
     };
-    match name {
+    let bad = |argument: &str, expected: &'static str| PipeError::BadArgument {
+        pipe,
+        argument: argument.to_string(),
+        expected,
+    };
+    match pipe {
         "status" => {
             count(1, 1)?;
             let code: u16 = args[0]
@@ -198,9 +272,7 @@ fn typed(name: &str, args: &[String]) -> Result<Step, String> {
                 .parse()
                 .ok()
                 .filter(|c| (100..=999).contains(c))
-                .ok_or_else(|| {
-                    format!("status: {:?} is not a status code from 100 to 999", args[0])
-                })?;
+                .ok_or_else(|| bad(&args[0], "a status code from 100 to 999"))?;
             Ok(Step::Status(code))
         }
         "header" => {
@@ -209,11 +281,7 @@ fn typed(name: &str, args: &[String]) -> Result<Step, String> {
                 None => false,
                 Some(a) if a == "true" || a == "1" => true,
                 Some(a) if a == "false" || a == "0" => false,
-                Some(a) => {
-                    return Err(format!(
-                        "header: append must be true, false, 1 or 0, not {a:?}"
-                    ))
-                }
+                Some(_) => return Err(bad(&args[2], "true, false, 1 or 0")),
             };
             if args[0].is_empty()
                 || args[0]
@@ -221,7 +289,7 @@ fn typed(name: &str, args: &[String]) -> Result<Step, String> {
                     .any(|b| b == b':' || b == b'\n' || b == b'\r')
             {
                 // A name may not carry line breaks; a value may (header injection).
-                return Err(format!("header: bad name {:?}", args[0]));
+                return Err(bad(&args[0], "a header name"));
             }
             Ok(Step::Header {
                 name: args[0].clone(),
@@ -231,18 +299,20 @@ fn typed(name: &str, args: &[String]) -> Result<Step, String> {
         }
         "trickle" => {
             count(1, 1)?;
-            Ok(Step::Trickle(trickle::parse(&args[0])?))
+            Ok(Step::Trickle(
+                trickle::parse(&args[0]).map_err(PipeError::Trickle)?,
+            ))
         }
         "slice" => {
             count(1, 2)?;
-            let index = |a: &String| -> Result<Option<i64>, String> {
+            let index = |a: &String| -> Result<Option<i64>, PipeError> {
                 if a.eq_ignore_ascii_case("null") {
                     return Ok(None);
                 }
                 a.trim()
                     .parse()
                     .map(Some)
-                    .map_err(|_| format!("slice: {a:?} is not an integer or null"))
+                    .map_err(|_| bad(a, "an integer or null"))
             };
             Ok(Step::Slice {
                 start: index(&args[0])?,
@@ -254,14 +324,13 @@ fn typed(name: &str, args: &[String]) -> Result<Step, String> {
             match args.first().map(|a| a.to_ascii_lowercase()).as_deref() {
                 None | Some("html") | Some("null") => Ok(Step::Sub(Escape::Html)),
                 Some("none") => Ok(Step::Sub(Escape::None)),
-                Some(other) => Err(format!("sub: escaping must be html or none, not {other:?}")),
+                Some(_) => Err(bad(&args[0], "html or none")),
             }
         }
-        "gzip" => {
+        _ => {
             count(0, 0)?;
             Ok(Step::Gzip)
         }
-        other => Err(format!("unknown pipe {other:?}")),
     }
 }
 
@@ -303,14 +372,133 @@ mod tests {
             ("status(1000)", "not a status code"),
             ("status()", "status takes 1"),
             ("header(X)", "header takes 2 to 3"),
-            ("header(X,1,maybe)", "append must be"),
+            ("header(X,1,maybe)", "is not true, false, 1 or 0"),
             ("slice(a)", "not an integer"),
-            ("sub(js)", "escaping must be"),
+            ("sub(js)", "is not html or none"),
             ("gzip(1)", "gzip takes 0"),
             ("trickle(d1:r3)", "must be even"),
         ] {
             let err = Pipeline::parse(input).unwrap_err().to_string();
             assert!(err.contains(needle), "{input}: {err}");
+        }
+    }
+
+    mod apply {
+        use std::collections::BTreeMap;
+
+        use super::super::*;
+        use crate::config::Config;
+        use crate::http::testing::request;
+        use crate::mounts::Mounts;
+        use crate::topology::Topology;
+
+        /// Applies `pipe` to a 200 response with `body` and one header.
+        fn run(pipe: &str, body: &str) -> Result<Response, PipeError> {
+            let dir = tempfile::tempdir().unwrap();
+            let mounts = Mounts::new(dir.path(), &[]).unwrap();
+            let topology = Topology::from_config(&Config::default(), BTreeMap::new()).unwrap();
+            let req = request("GET", "/x?who=%3Cme%3E", &[]);
+            let ctx = SubContext {
+                request: &req,
+                topology: &topology,
+                mounts: &mounts,
+                file: None,
+                root: mounts.doc_root(),
+                url_base: "/",
+            };
+            let response = Response::new(200)
+                .with_header("X-A", "0")
+                .with_body(body.to_string());
+            Pipeline::parse(pipe)?.apply(response, &ctx)
+        }
+
+        fn text(r: &Response) -> String {
+            String::from_utf8(r.body.to_bytes().unwrap().to_vec()).unwrap()
+        }
+
+        #[test]
+        fn status_and_headers() {
+            let r = run(
+                "status(418)|header(X-A,1,true)|header(X-B,2)|header(x-a,3,1)",
+                "b",
+            )
+            .unwrap();
+            assert_eq!((r.status, r.reason.as_ref()), (418, None));
+            let all: Vec<_> = r
+                .headers
+                .iter()
+                .map(|(n, v)| (n.to_vec(), v.to_vec()))
+                .collect();
+            assert_eq!(
+                all,
+                [
+                    (b"X-A".to_vec(), b"0".to_vec()),
+                    (b"X-A".to_vec(), b"1".to_vec()),
+                    (b"x-a".to_vec(), b"3".to_vec()),
+                    (b"X-B".to_vec(), b"2".to_vec()),
+                ]
+            );
+            let r = run("header(X-A,replaced)", "b").unwrap();
+            assert_eq!(
+                r.headers.get_all(b"x-a").collect::<Vec<_>>(),
+                [&b"replaced"[..]]
+            );
+        }
+
+        #[test]
+        fn slice_follows_python() {
+            for (pipe, want) in [
+                ("slice(2)", "23456789"),
+                ("slice(2,4)", "23"),
+                ("slice(-3)", "789"),
+                ("slice(null,-8)", "01"),
+                ("slice(5,2)", ""),
+                ("slice(-100,100)", "0123456789"),
+            ] {
+                assert_eq!(text(&run(pipe, "0123456789").unwrap()), want, "{pipe}");
+            }
+        }
+
+        #[test]
+        fn sub_escapes_and_order_matters() {
+            assert_eq!(text(&run("sub", "{{GET[who]}}").unwrap()), "&lt;me&gt;");
+            assert_eq!(text(&run("sub(none)", "{{GET[who]}}").unwrap()), "<me>");
+            let err = run("sub", "{{nope}}").unwrap_err();
+            assert!(matches!(err, PipeError::Substitution(_)), "{err}");
+            let zipped = run("gzip", "hello hello hello").unwrap();
+            assert_eq!(zipped.headers.get(b"content-encoding"), Some(&b"gzip"[..]));
+            let mut out = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::GzDecoder::new(&zipped.body.to_bytes().unwrap()[..]),
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(out, "hello hello hello");
+            let cut = run("gzip|slice(0,10)", "hello hello hello").unwrap();
+            assert_eq!(cut.body.len(), 10, "slice cuts the compressed bytes");
+        }
+
+        #[test]
+        fn trickle_paces_and_adds_no_cache() {
+            let r = run("trickle(1:d0.1:r2)", "abc").unwrap();
+            assert!(matches!(r.body, Body::Paced(_)));
+            assert_eq!(r.body.len(), 3);
+            assert_eq!(
+                r.headers.get(b"cache-control"),
+                Some(&b"no-cache, no-store, must-revalidate"[..])
+            );
+            assert_eq!(r.headers.get(b"expires"), Some(&b"0"[..]));
+            let r = run("header(Expires,1)|trickle(1)", "abc").unwrap();
+            assert!(
+                !r.headers.contains(b"cache-control"),
+                "kept when one is set"
+            );
+        }
+
+        #[test]
+        fn an_explicit_length_stays_true() {
+            let r = run("header(Content-Length,10)|slice(0,3)", "0123456789").unwrap();
+            assert_eq!(r.headers.get(b"content-length"), Some(&b"3"[..]));
         }
     }
 }

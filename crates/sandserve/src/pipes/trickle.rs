@@ -9,24 +9,53 @@ use crate::http::Pace;
 /// The longest single pause accepted.
 const MAX_DELAY_SECS: f64 = 3600.0;
 
+/// Why a trickle specification was refused.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum TrickleError {
+    /// An item that is not `N`, `dN` or `rN`.
+    BadItem(String),
+    /// A delay out of range.
+    Delay(f64),
+    /// An odd repeat count.
+    OddRepeat(usize),
+    /// The repeated steps send nothing, so the body would never end.
+    Endless,
+}
+
+impl std::fmt::Display for TrickleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrickleError::BadItem(item) => write!(f, "bad item {item:?}"),
+            TrickleError::Delay(secs) => {
+                write!(f, "delay {secs} is not within 0..={MAX_DELAY_SECS} seconds")
+            }
+            TrickleError::OddRepeat(n) => write!(f, "repeat count {n} must be even"),
+            TrickleError::Endless => {
+                write!(f, "the repeated steps send no bytes, so would never end")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TrickleError {}
+
 /// Parses a trickle specification such as `d1:100:d0.5:r2`.
-pub fn parse(spec: &str) -> Result<Vec<Pace>, String> {
+pub fn parse(spec: &str) -> Result<Vec<Pace>, TrickleError> {
     let items: Vec<&str> = spec.split(':').collect();
     let mut plan: Vec<Pace> = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let bad = || format!("trickle: bad item {item:?} in {spec:?}");
+        let bad = || TrickleError::BadItem(item.to_string());
         let pace = if let Some(secs) = item.strip_prefix('d') {
             let secs: f64 = secs.trim().parse().map_err(|_| bad())?;
             if !(0.0..=MAX_DELAY_SECS).contains(&secs) {
-                return Err(format!(
-                    "trickle: delay {secs} is not within 0..={MAX_DELAY_SECS} seconds"
-                ));
+                return Err(TrickleError::Delay(secs));
             }
             Pace::Delay(Duration::from_secs_f64(secs))
         } else if let Some(n) = item.strip_prefix('r') {
             let n: usize = n.trim().parse().map_err(|_| bad())?;
             if n % 2 != 0 {
-                return Err(format!("trickle: repeat count {n} must be even"));
+                return Err(TrickleError::OddRepeat(n));
             }
             if i != items.len() - 1 {
                 // Only a final repeat means anything.
@@ -46,9 +75,7 @@ pub fn parse(spec: &str) -> Result<Vec<Pace>, String> {
     if let Some((Pace::Repeat(n), rest)) = plan.split_last() {
         let window = &rest[rest.len() - (*n).min(rest.len())..];
         if !window.iter().any(|p| matches!(p, Pace::Bytes(b) if *b > 0)) {
-            return Err(format!(
-                "trickle: the repeated steps of {spec:?} send no bytes, so would never end"
-            ));
+            return Err(TrickleError::Endless);
         }
     }
     Ok(plan)

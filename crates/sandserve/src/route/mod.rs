@@ -74,11 +74,6 @@ impl<H> RouteTable<H> {
             route.pattern.matches(path).map(|caps| (route, caps))
         })
     }
-
-    /// Every route, in order.
-    pub fn routes(&self) -> &[Route<H>] {
-        &self.routes
-    }
 }
 
 #[cfg(test)]

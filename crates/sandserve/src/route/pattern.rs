@@ -88,11 +88,6 @@ impl Pattern {
         })
     }
 
-    /// The pattern as written.
-    pub fn as_str(&self) -> &str {
-        &self.source
-    }
-
     /// Matches a whole path; on success returns what the groups captured.
     pub fn matches(&self, path: &str) -> Option<Captures> {
         let mut captures = Vec::new();

@@ -1,45 +1,79 @@
 //! One client connection: read a request, route it, handle it, write the
 //! response, and again while the connection may be kept alive.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use bytes::{Buf, Bytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::Site;
-use crate::handler::{dispatch, Reply};
+use crate::config::Timeouts;
+use crate::dispatch::Dispatcher;
 use crate::http::chunked::{ChunkedDecoder, DecodeError, Progress};
 use crate::http::parse::{body_framing, parse_head, Framing, Head, Version};
-use crate::http::{Peer, Request, Response, ResponseWriter, Wire};
-
-/// A client byte stream: plain TCP or TLS.
-pub trait Io: AsyncRead + Wire {}
-impl<T: AsyncRead + Wire> Io for T {}
+use crate::http::{Io, Limits, Peer, Request, ResponseWriter, Transport};
+use crate::reply::{ErrorAnswer, Reply};
 
 /// How long a closing connection keeps reading (and discarding) what the
 /// client still sends, so that its last response is not lost to a reset.
 const LINGER: Duration = Duration::from_secs(1);
 
-/// Serves one connection until it closes.
-pub async fn serve(io: Box<dyn Io>, peer: Peer, site: Arc<Site>, shutdown: CancellationToken) {
-    let mut conn = Connection {
-        io,
-        buf: BytesMut::with_capacity(8 * 1024),
+/// What every connection shares: what answers requests, the limits and
+/// timeouts it reads them with, and counters.
+pub struct Shared {
+    /// Answers requests.
+    pub dispatcher: Arc<Dispatcher>,
+    /// Request size limits.
+    pub limits: Limits,
+    /// Connection timeouts.
+    pub timeouts: Timeouts,
+    /// Connection tasks that panicked (each closed its own connection).
+    pub panics: AtomicU64,
+}
+
+/// Serves one connection until it closes. A panic while serving it closes
+/// this connection only; it is counted and logged.
+pub async fn serve(io: Box<dyn Io>, peer: Peer, shared: Arc<Shared>, shutdown: CancellationToken) {
+    let conn = Connection {
         peer,
-        site,
+        shared: shared.clone(),
         shutdown,
     };
-    conn.run().await;
+    if CatchUnwind(Box::pin(conn.run(Transport::new(io))))
+        .await
+        .is_err()
+    {
+        shared.panics.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(client = %peer.client, "a connection task panicked; its connection was closed");
+    }
+}
+
+/// Runs a future, turning a panic inside it into an `Err`.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = std::thread::Result<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
 }
 
 struct Connection {
-    io: Box<dyn Io>,
-    buf: BytesMut,
     peer: Peer,
-    site: Arc<Site>,
+    shared: Arc<Shared>,
     shutdown: CancellationToken,
 }
 
@@ -48,38 +82,39 @@ enum Stop {
     /// Close quietly (client gone, idle timeout, shutdown).
     Quiet,
     /// Answer with this error, then close.
-    Answer(Response),
+    Answer(ErrorAnswer),
 }
 
 impl Connection {
-    async fn run(&mut self) {
+    async fn run(self, mut transport: Transport) {
         let mut first = true;
         loop {
-            let head = match self.read_head(first).await {
+            let head = match self.read_head(&mut transport, first).await {
                 Ok(head) => head,
                 Err(Stop::Quiet) => break,
-                Err(Stop::Answer(response)) => {
-                    self.answer_and_close(&response).await;
+                Err(Stop::Answer(answer)) => {
+                    transport = self.answer_and_close(transport, answer).await;
                     break;
                 }
             };
             first = false;
-            match self.exchange(head).await {
+            let (back, result) = self.exchange(transport, head).await;
+            transport = back;
+            match result {
                 Ok(true) => continue,
-                Ok(false) => break,
-                Err(Stop::Quiet) => break,
-                Err(Stop::Answer(response)) => {
-                    self.answer_and_close(&response).await;
+                Ok(false) | Err(Stop::Quiet) => break,
+                Err(Stop::Answer(answer)) => {
+                    transport = self.answer_and_close(transport, answer).await;
                     break;
                 }
             }
         }
-        self.close().await;
+        self.close(transport).await;
     }
 
     /// Reads until a whole request head has arrived.
-    async fn read_head(&mut self, first: bool) -> Result<Head, Stop> {
-        let timeouts = &self.site.config.timeouts;
+    async fn read_head(&self, t: &mut Transport, first: bool) -> Result<Head, Stop> {
+        let timeouts = &self.shared.timeouts;
         let idle = if first {
             timeouts.header_read()
         } else {
@@ -88,166 +123,160 @@ impl Connection {
         let idle_deadline = Instant::now() + idle;
         let mut head_deadline = None;
         loop {
-            if !self.buf.is_empty() {
-                match parse_head(&self.buf, &self.site.config.limits) {
+            if !t.input.is_empty() {
+                match parse_head(&t.input, &self.shared.limits) {
                     Ok(Some((head, used))) => {
-                        self.buf.advance(used);
+                        t.input.advance(used);
                         return Ok(head);
                     }
                     Ok(None) => {}
                     Err(e) => {
                         tracing::debug!(client = %self.peer.client, "refused request: {e}");
-                        return Err(Stop::Answer(Response::error(e.status(), &e.to_string())));
+                        return Err(Stop::Answer(e.into()));
                     }
                 }
                 head_deadline.get_or_insert(Instant::now() + timeouts.header_read());
             }
             let waiting_idle = head_deadline.is_none();
             let deadline = head_deadline.unwrap_or(idle_deadline);
-            self.buf.reserve(8 * 1024);
-            tokio::select! {
+            let read = tokio::select! {
                 biased;
-                _ = self.shutdown.cancelled(), if waiting_idle => return Err(Stop::Quiet),
-                read = timeout_at(deadline, self.io.read_buf(&mut self.buf)) => match read {
-                    Err(_) if waiting_idle => return Err(Stop::Quiet),
-                    Err(_) => {
-                        return Err(Stop::Answer(Response::error(
-                            408,
-                            "request head not received in time",
-                        )))
-                    }
-                    Ok(Ok(0)) | Ok(Err(_)) => return Err(Stop::Quiet),
-                    Ok(Ok(_)) => {}
-                },
+                _ = self.shutdown.cancelled(), if waiting_idle => None,
+                read = timeout_at(deadline, t.fill(8 * 1024)) => Some(read),
+            };
+            match read {
+                None => return Err(Stop::Quiet),
+                Some(Err(_)) if waiting_idle => return Err(Stop::Quiet),
+                Some(Err(_)) => return Err(Stop::Answer(ErrorAnswer::HeadTimeout)),
+                Some(Ok(Ok(0)) | Ok(Err(_))) => return Err(Stop::Quiet),
+                Some(Ok(Ok(_))) => {}
             }
         }
     }
 
-    /// Reads the body, handles the request and writes the response. Returns
-    /// whether the connection can carry another request.
-    async fn exchange(&mut self, head: Head) -> Result<bool, Stop> {
+    /// Reads the body, handles the request and writes the response. Gives
+    /// the transport back with whether the connection can carry another
+    /// request.
+    async fn exchange(&self, mut t: Transport, head: Head) -> (Transport, Result<bool, Stop>) {
         let started = std::time::Instant::now();
-        let framing = body_framing(&head)
-            .map_err(|e| Stop::Answer(Response::error(e.status(), &e.to_string())))?;
-        check_target(&head)?;
-        let max = self.site.config.limits.max_body_bytes;
-        if let Framing::Length(n) = framing {
-            if n > max {
-                return Err(Stop::Answer(Response::error(
-                    413,
-                    &format!("request body of {n} bytes is larger than the limit of {max}"),
-                )));
-            }
-        }
-        if framing != Framing::None && head.version == Version::Http11 && expects_continue(&head) {
-            self.io
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                .await
-                .map_err(|_| Stop::Quiet)?;
-        }
-        let body = self.read_body(framing).await?;
-        let request = Arc::new(Request::new(head, body, self.peer));
+        let request = match self.read_request(&mut t, head).await {
+            Ok(request) => Arc::new(request),
+            Err(stop) => return (t, Err(stop)),
+        };
         let head_only = request.method == "HEAD";
         let keep_alive_header = request.version == Version::Http10 && request.wants_keep_alive();
-        let site = self.site.clone();
-        let mut writer = ResponseWriter::new(&mut *self.io, head_only, keep_alive_header);
-        let close_requested = match site.routes.find(&request.method, &request.path) {
-            None => {
-                let response = Response::error(404, "");
-                writer.send(&response).await.map_err(|_| Stop::Quiet)?;
-                false
+        let writer = ResponseWriter::new(t, head_only, keep_alive_header);
+        let (reply, mut writer) = self
+            .shared
+            .dispatcher
+            .dispatch(request.clone(), writer)
+            .await;
+        let (sent, close_requested) = match reply {
+            Reply::Response(response) => (writer.send(&response).await, response.close_connection),
+            Reply::Error(answer) => {
+                let response = answer.response();
+                (writer.send(&response).await, response.close_connection)
             }
-            Some((route, captures)) => {
-                match dispatch(&route.handler, &site, &request, captures, &mut writer).await {
-                    Ok(Reply::Response(response)) => {
-                        writer.send(&response).await.map_err(|_| Stop::Quiet)?;
-                        response.close_connection
-                    }
-                    Ok(Reply::Written) => false,
-                    Err(e) => {
-                        tracing::debug!(client = %self.peer.client, "write failed: {e}");
-                        return Err(Stop::Quiet);
-                    }
-                }
-            }
+            Reply::Written => (Ok(()), false),
         };
-        let status = writer.status().unwrap_or(0);
-        let bytes = writer.bytes_written();
-        let framing_intact = writer.framing_intact();
         tracing::info!(
             target: "sandserve::access",
             "{} {} {} {}B {:.3}ms",
             request.method,
             request.target,
-            status,
-            bytes,
+            writer.status().unwrap_or(0),
+            writer.bytes_written(),
             started.elapsed().as_secs_f64() * 1000.0
         );
-        Ok(request.wants_keep_alive()
+        let reusable = sent.is_ok()
+            && request.wants_keep_alive()
             && !close_requested
-            && framing_intact
-            && !self.shutdown.is_cancelled())
+            && writer.framing_intact()
+            && !self.shutdown.is_cancelled();
+        if let Err(e) = sent {
+            tracing::debug!(client = %self.peer.client, "write failed: {e}");
+        }
+        (writer.into_transport(), Ok(reusable))
     }
 
-    async fn read_body(&mut self, framing: Framing) -> Result<Bytes, Stop> {
-        let max = self.site.config.limits.max_body_bytes;
+    /// The request of `head`, with its body read.
+    async fn read_request(&self, t: &mut Transport, head: Head) -> Result<Request, Stop> {
+        let framing = body_framing(&head).map_err(|e| Stop::Answer(e.into()))?;
+        check_target(&head)?;
+        let max = self.shared.limits.max_body_bytes;
+        if let Framing::Length(n) = framing {
+            if n > max {
+                return Err(Stop::Answer(ErrorAnswer::BodyTooLarge {
+                    declared: Some(n),
+                    limit: max,
+                }));
+            }
+        }
+        if framing != Framing::None && head.version == Version::Http11 && expects_continue(&head) {
+            t.io()
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await
+                .map_err(|_| Stop::Quiet)?;
+        }
+        let body = self.read_body(t, framing).await?;
+        Ok(Request::new(head, body, self.peer))
+    }
+
+    async fn read_body(&self, t: &mut Transport, framing: Framing) -> Result<Bytes, Stop> {
+        let max = self.shared.limits.max_body_bytes;
         match framing {
             Framing::None => Ok(Bytes::new()),
             Framing::Length(n) => {
                 // Checked against the limit before the body was asked for.
                 let n = n as usize;
-                while self.buf.len() < n {
-                    self.buf.reserve(n - self.buf.len());
-                    self.read_more().await?;
+                while t.input.len() < n {
+                    let want = n - t.input.len();
+                    self.read_more(t, want).await?;
                 }
-                Ok(self.buf.split_to(n).freeze())
+                Ok(t.input.split_to(n).freeze())
             }
             Framing::Chunked => {
                 let mut decoder = ChunkedDecoder::new(max);
                 let mut body = Vec::new();
                 loop {
-                    if !self.buf.is_empty() {
-                        match decoder.decode(&self.buf, &mut body) {
+                    if !t.input.is_empty() {
+                        match decoder.decode(&t.input, &mut body) {
                             Ok(Progress::Done(used)) => {
-                                self.buf.advance(used);
+                                t.input.advance(used);
                                 return Ok(body.into());
                             }
-                            Ok(Progress::NeedMore) => self.buf.clear(),
+                            Ok(Progress::NeedMore) => t.input.clear(),
                             Err(DecodeError::Malformed(e)) => {
-                                return Err(Stop::Answer(Response::error(400, &e.to_string())))
+                                return Err(Stop::Answer(ErrorAnswer::BadChunk(e)))
                             }
                             Err(DecodeError::TooLarge) => {
-                                return Err(Stop::Answer(Response::error(
-                                    413,
-                                    &format!("chunked request body larger than the limit of {max}"),
-                                )))
+                                return Err(Stop::Answer(ErrorAnswer::BodyTooLarge {
+                                    declared: None,
+                                    limit: max,
+                                }))
                             }
                         }
                     }
-                    self.buf.reserve(8 * 1024);
-                    self.read_more().await?;
+                    self.read_more(t, 8 * 1024).await?;
                 }
             }
         }
     }
 
     /// One read, within the read timeout.
-    async fn read_more(&mut self) -> Result<(), Stop> {
-        let deadline = Instant::now() + self.site.config.timeouts.header_read();
-        match timeout_at(deadline, self.io.read_buf(&mut self.buf)).await {
-            Err(_) => Err(Stop::Answer(Response::error(
-                408,
-                "request body not received in time",
-            ))),
+    async fn read_more(&self, t: &mut Transport, room: usize) -> Result<(), Stop> {
+        let deadline = Instant::now() + self.shared.timeouts.header_read();
+        match timeout_at(deadline, t.fill(room)).await {
+            Err(_) => Err(Stop::Answer(ErrorAnswer::BodyTimeout)),
             Ok(Ok(0)) | Ok(Err(_)) => Err(Stop::Quiet),
             Ok(Ok(_)) => Ok(()),
         }
     }
 
-    async fn answer_and_close(&mut self, response: &Response) {
-        let mut response = response.clone();
+    async fn answer_and_close(&self, t: Transport, answer: ErrorAnswer) -> Transport {
+        let mut response = answer.response();
         response.close_connection = true;
-        let mut writer = ResponseWriter::new(&mut *self.io, false, false);
+        let mut writer = ResponseWriter::new(t, false, false);
         if let Err(e) = writer.send(&response).await {
             tracing::debug!(client = %self.peer.client, "error answer not sent: {e}");
         }
@@ -257,20 +286,21 @@ impl Connection {
             response.status,
             writer.bytes_written()
         );
+        writer.into_transport()
     }
 
     /// Closes the write side, then discards what the client still sends for
     /// a moment so that the close does not reset the connection under the
     /// last response.
-    async fn close(&mut self) {
-        if self.io.shutdown().await.is_err() || self.shutdown.is_cancelled() {
+    async fn close(&self, mut t: Transport) {
+        if t.io().shutdown().await.is_err() || self.shutdown.is_cancelled() {
             return;
         }
         let deadline = Instant::now() + LINGER;
         let mut scratch = [0u8; 4096];
         let mut discarded = 0usize;
         while discarded < 1 << 20 {
-            match timeout_at(deadline, self.io.read(&mut scratch)).await {
+            match timeout_at(deadline, t.io().read(&mut scratch)).await {
                 Ok(Ok(n)) if n > 0 => discarded += n,
                 _ => break,
             }
@@ -297,9 +327,6 @@ fn check_target(head: &Head) -> Result<(), Stop> {
     if ok {
         Ok(())
     } else {
-        Err(Stop::Answer(Response::error(
-            400,
-            &format!("bad request target {t:?}"),
-        )))
+        Err(Stop::Answer(ErrorAnswer::BadTarget(t.to_string())))
     }
 }

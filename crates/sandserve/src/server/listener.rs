@@ -10,7 +10,8 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{connection, ListenerInfo, Site, StartError};
+use super::connection::{self, Shared};
+use super::{ListenerInfo, StartError};
 use crate::config::{Config, PortSpec};
 use crate::http::{Peer, Scheme};
 
@@ -82,7 +83,7 @@ impl Listener {
 
     pub(super) async fn accept_loop(
         self,
-        site: Arc<Site>,
+        shared: Arc<Shared>,
         connections: TaskTracker,
         shutdown: CancellationToken,
     ) {
@@ -105,20 +106,20 @@ impl Listener {
                             connections.spawn(connection::serve(
                                 Box::new(stream),
                                 peer,
-                                site.clone(),
+                                shared.clone(),
                                 shutdown.clone(),
                             ));
                         }
                         Some(tls) => {
-                            let (tls, site, shutdown) =
-                                (tls.clone(), site.clone(), shutdown.clone());
+                            let (tls, shared, shutdown) =
+                                (tls.clone(), shared.clone(), shutdown.clone());
                             connections.spawn(async move {
                                 // The handshake happens in the connection's own task:
                                 // a slow or broken one holds up nobody else.
-                                let limit = site.config.timeouts.header_read();
+                                let limit = shared.timeouts.header_read();
                                 match tokio::time::timeout(limit, tls.accept(stream)).await {
                                     Ok(Ok(stream)) => {
-                                        connection::serve(Box::new(stream), peer, site, shutdown).await
+                                        connection::serve(Box::new(stream), peer, shared, shutdown).await
                                     }
                                     Ok(Err(e)) => {
                                         tracing::debug!(client = %client, "TLS handshake failed: {e}")

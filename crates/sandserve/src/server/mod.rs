@@ -1,47 +1,26 @@
-//! The server: listeners bound from the configuration, the site they serve,
-//! and an orderly shutdown.
+//! The server: listeners bound from the configuration, the application they
+//! serve, and an orderly shutdown.
 
-pub mod connection;
+mod connection;
 mod listener;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, ConfigError};
-use crate::files::Mounts;
-use crate::handler::{routes, Handler};
-use crate::hosts::Hosts;
+use crate::app::precompile::{precompile, Summary};
+use crate::app::{App, StartError};
+use crate::config::{Config, Timeouts};
 use crate::http::Scheme;
-use crate::route::RouteTable;
-use crate::stash::Stash;
-use crate::wasm::WasmRuntime;
+use crate::wasm::{LoadStats, Runtime};
+use connection::Shared;
 
-pub use listener::{is_bad_port, BAD_PORTS};
-
-/// Everything a request may need that is shared by every connection.
-#[derive(Debug)]
-pub struct Site {
-    /// The configuration in force.
-    pub config: Config,
-    /// The document root and aliases.
-    pub mounts: Mounts,
-    /// The route table.
-    pub routes: RouteTable<Handler>,
-    /// The ports actually bound, per scheme, in configuration order.
-    pub ports: BTreeMap<String, Vec<u16>>,
-    /// Every host name and its subdomains.
-    pub hosts: Hosts,
-    /// The WebAssembly handler runtime.
-    pub wasm: WasmRuntime,
-    /// State shared between requests.
-    pub stash: Stash,
-}
+pub use listener::is_bad_port;
 
 /// A listener that is bound and ready.
 #[derive(Clone, Debug)]
@@ -54,85 +33,58 @@ pub struct ListenerInfo {
     pub url: String,
 }
 
-/// Why the server could not start.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum StartError {
-    /// The configuration is unusable.
-    Config(ConfigError),
-    /// The document root or an alias cannot be used.
-    DocRoot(std::io::Error),
-    /// TLS could not be set up (certificates missing, unreadable, or not
-    /// generated).
-    Tls(String),
-    /// A listener could not bind.
-    Bind {
-        /// The scheme key.
-        scheme: String,
-        /// The address and port tried.
-        addr: String,
-        /// The system's answer.
-        error: std::io::Error,
-    },
+/// Counters of a running server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// How handler components were obtained since start-up.
+    pub loads: LoadStats,
+    /// Handler instances running now.
+    pub instances_running: usize,
+    /// Handler instances started since start-up.
+    pub instances_started: u64,
+    /// Connection tasks that panicked (each closed its own connection only).
+    pub connection_panics: u64,
 }
 
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartError::Config(e) => write!(f, "{e}"),
-            StartError::DocRoot(e) => write!(f, "{e}"),
-            StartError::Tls(e) => write!(f, "{e}"),
-            StartError::Bind {
-                scheme,
-                addr,
-                error,
-            } => write!(f, "cannot listen for {scheme} on {addr}: {error}"),
+/// Reads a server's counters, also while it runs.
+#[derive(Clone)]
+pub struct Monitor {
+    runtime: Arc<Runtime>,
+    shared: Arc<Shared>,
+}
+
+impl Monitor {
+    /// The counters now.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            loads: self.runtime.load_stats(),
+            instances_running: self.runtime.instances_running(),
+            instances_started: self.runtime.instances_started(),
+            connection_panics: self.shared.panics.load(Ordering::Relaxed),
         }
     }
 }
 
-impl std::error::Error for StartError {}
-
-/// A configuration problem found while starting (the configuration may not
-/// have come from a file).
-fn config_error(message: String) -> StartError {
-    StartError::Config(ConfigError {
-        source: "configuration".into(),
-        message,
-    })
-}
-
 /// A bound server, ready to run.
 pub struct Server {
-    site: Arc<Site>,
+    app: App,
+    shared: Arc<Shared>,
     listeners: Vec<listener::Listener>,
     tls: Option<crate::tls::Tls>,
+    timeouts: Timeouts,
 }
 
 impl Server {
     /// Validates the configuration, opens the document root and binds every
     /// listener. Nothing is served until [`Server::run`].
     pub async fn bind(config: Config) -> Result<Server, StartError> {
-        config.validate().map_err(config_error)?;
-        let doc_root = config
-            .doc_root
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("."));
-        let aliases: Vec<(String, PathBuf)> = config
-            .aliases
-            .iter()
-            .map(|a| (a.url_path.clone(), a.local_dir.clone()))
-            .collect();
-        let mounts = Mounts::new(&doc_root, &aliases).map_err(StartError::DocRoot)?;
-        if !mounts.doc_root().is_dir() {
-            return Err(StartError::DocRoot(std::io::Error::other(format!(
-                "document root {} is not a directory",
-                doc_root.display()
-            ))));
-        }
-        let hosts =
-            Hosts::from_config(&config).map_err(|e| config_error(format!("subdomains: {e}")))?;
-        let tls = crate::tls::from_config(&config, &hosts).map_err(StartError::Tls)?;
+        config
+            .validate("configuration")
+            .map_err(StartError::Config)?;
+        let mounts = App::mounts(&config)?;
+        let mut topology = App::topology(&config)?;
+        let tls = crate::tls::from_config(&config, &topology)
+            .map_err(|(key, error)| StartError::Tls { key, error })?;
         let mut listeners = Vec::new();
         let mut ports = BTreeMap::new();
         for (scheme_name, specs) in &config.ports {
@@ -163,22 +115,20 @@ impl Server {
             }
             ports.insert(scheme_name.clone(), bound);
         }
-        let wasm = WasmRuntime::new(&config.wasm).map_err(config_error)?;
-        let routes = routes(&config).map_err(config_error)?;
-        let stash = Stash::new(config.stash.clone());
-        let site = Arc::new(Site {
-            config,
-            mounts,
-            routes,
-            ports,
-            hosts,
-            wasm,
-            stash,
+        topology.set_ports(ports);
+        let app = App::build(&config, mounts, topology)?;
+        let shared = Arc::new(Shared {
+            dispatcher: app.dispatcher.clone(),
+            limits: config.limits.clone(),
+            timeouts: config.timeouts.clone(),
+            panics: AtomicU64::new(0),
         });
         Ok(Server {
-            site,
+            app,
+            shared,
             listeners,
             tls,
+            timeouts: config.timeouts,
         })
     }
 
@@ -188,13 +138,27 @@ impl Server {
     }
 
     /// The CA certificate browsers should trust for the https listeners.
-    pub fn ca_cert(&self) -> Option<&std::path::Path> {
+    pub fn ca_cert(&self) -> Option<&Path> {
         self.tls.as_ref().and_then(|t| t.ca_cert.as_deref())
     }
 
-    /// The site being served.
-    pub fn site(&self) -> &Arc<Site> {
-        &self.site
+    /// The document root being served.
+    pub fn doc_root(&self) -> &Path {
+        self.app.mounts.doc_root()
+    }
+
+    /// A reader of the server's counters.
+    pub fn monitor(&self) -> Monitor {
+        Monitor {
+            runtime: self.app.runtime.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Compiles every handler under the document root and of the routes;
+    /// `progress` is told (done, total) after each.
+    pub async fn precompile(&self, progress: impl FnMut(usize, usize)) -> Summary {
+        precompile(&self.app, progress).await
     }
 
     /// Serves until `shutdown` is cancelled; then stops accepting, lets the
@@ -204,14 +168,14 @@ impl Server {
         let mut accepting = tokio::task::JoinSet::new();
         for l in self.listeners {
             accepting.spawn(l.accept_loop(
-                self.site.clone(),
+                self.shared.clone(),
                 connections.clone(),
                 shutdown.clone(),
             ));
         }
         while accepting.join_next().await.is_some() {}
         connections.close();
-        let grace = self.site.config.timeouts.shutdown_grace();
+        let grace = self.timeouts.shutdown_grace();
         if tokio::time::timeout(grace, connections.wait())
             .await
             .is_err()

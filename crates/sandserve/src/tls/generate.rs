@@ -12,6 +12,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use super::TlsError;
 use rcgen::{
     BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
@@ -46,9 +47,9 @@ pub struct Request<'a> {
 }
 
 /// Makes (or reuses) the CA and host certificate.
-pub fn ensure(req: &Request) -> Result<Generated, String> {
+pub fn ensure(req: &Request) -> Result<Generated, TlsError> {
     let dir = req.base_path;
-    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    fs::create_dir_all(dir).map_err(|e| TlsError::file(dir, e))?;
     let paths = Generated {
         ca_cert: dir.join("cacert.pem"),
         host_cert: dir.join("host.pem"),
@@ -70,11 +71,13 @@ pub fn ensure(req: &Request) -> Result<Generated, String> {
         && ca_key_path.exists();
     let (ca_pem, ca_key) = if ca_ok {
         let pem = read(&paths.ca_cert)?;
-        let key = KeyPair::from_pem(&read(&ca_key_path)?).map_err(|e| format!("CA key: {e}"))?;
+        let key =
+            KeyPair::from_pem(&read(&ca_key_path)?).map_err(|e| TlsError::cert("CA key", e))?;
         (pem, key)
     } else {
-        let key = KeyPair::generate().map_err(|e| format!("CA key: {e}"))?;
-        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(|e| e.to_string())?;
+        let key = KeyPair::generate().map_err(|e| TlsError::cert("CA key", e))?;
+        let mut params =
+            CertificateParams::new(Vec::<String>::new()).map_err(|e| TlsError::cert("CA", e))?;
         let mut name = DistinguishedName::new();
         name.push(DnType::CommonName, "sandserve test CA");
         name.push(DnType::OrganizationName, "sandserve");
@@ -96,10 +99,11 @@ pub fn ensure(req: &Request) -> Result<Generated, String> {
         });
         params.not_before = (now - Duration::from_secs(3600)).into();
         params.not_after = (now + days).into();
-        let cert = params.self_signed(&key).map_err(|e| format!("CA: {e}"))?;
+        let cert = params
+            .self_signed(&key)
+            .map_err(|e| TlsError::cert("CA", e))?;
         write_private(&ca_key_path, key.serialize_pem().as_bytes())?;
-        fs::write(&paths.ca_cert, cert.pem())
-            .map_err(|e| format!("{}: {e}", paths.ca_cert.display()))?;
+        fs::write(&paths.ca_cert, cert.pem()).map_err(|e| TlsError::file(&paths.ca_cert, e))?;
         write_meta(&ca_meta, &ca_wanted, now + days)?;
         let _ = fs::remove_file(&host_meta); // a new CA needs a new host certificate
         (cert.pem(), key)
@@ -116,10 +120,10 @@ pub fn ensure(req: &Request) -> Result<Generated, String> {
     {
         return Ok(paths);
     }
-    let issuer = Issuer::from_ca_cert_pem(&ca_pem, &ca_key).map_err(|e| format!("CA: {e}"))?;
-    let key = KeyPair::generate().map_err(|e| format!("host key: {e}"))?;
-    let mut params =
-        CertificateParams::new(domains.clone()).map_err(|e| format!("host certificate: {e}"))?;
+    let issuer = Issuer::from_ca_cert_pem(&ca_pem, &ca_key).map_err(|e| TlsError::cert("CA", e))?;
+    let key = KeyPair::generate().map_err(|e| TlsError::cert("host key", e))?;
+    let mut params = CertificateParams::new(domains.clone())
+        .map_err(|e| TlsError::cert("host certificate", e))?;
     let mut name = DistinguishedName::new();
     name.push(
         DnType::CommonName,
@@ -135,10 +139,10 @@ pub fn ensure(req: &Request) -> Result<Generated, String> {
     params.not_after = (now + days).into();
     let cert = params
         .signed_by(&key, &issuer)
-        .map_err(|e| format!("host certificate: {e}"))?;
+        .map_err(|e| TlsError::cert("host certificate", e))?;
     write_private(&paths.host_key, key.serialize_pem().as_bytes())?;
     fs::write(&paths.host_cert, format!("{}{}", cert.pem(), ca_pem))
-        .map_err(|e| format!("{}: {e}", paths.host_cert.display()))?;
+        .map_err(|e| TlsError::file(&paths.host_cert, e))?;
     write_meta(&host_meta, &host_wanted, now + days)?;
     Ok(Generated {
         regenerated: true,
@@ -151,11 +155,11 @@ fn ascii(domain: &str) -> String {
     idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_string())
 }
 
-fn read(path: &Path) -> Result<String, String> {
-    fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+fn read(path: &Path) -> Result<String, TlsError> {
+    fs::read_to_string(path).map_err(|e| TlsError::file(path, e))
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let _ = fs::remove_file(path);
@@ -165,15 +169,15 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .mode(0o600)
         .open(path)
         .and_then(|mut f| f.write_all(bytes))
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| TlsError::file(path, e))
 }
 
 /// `meta` files: the expiry (seconds since the epoch), then what was covered.
-fn write_meta(path: &Path, covered: &str, expires: SystemTime) -> Result<(), String> {
+fn write_meta(path: &Path, covered: &str, expires: SystemTime) -> Result<(), TlsError> {
     let secs = expires
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    fs::write(path, format!("{secs}\n{covered}")).map_err(|e| format!("{}: {e}", path.display()))
+    fs::write(path, format!("{secs}\n{covered}")).map_err(|e| TlsError::file(path, e))
 }
 
 fn valid_meta(path: &Path, covered: &str, now: SystemTime) -> bool {

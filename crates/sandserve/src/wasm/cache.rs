@@ -30,7 +30,6 @@ const MAGIC: &str = "sandserve-compiled-component-v2";
 /// A cache directory for one engine.
 #[derive(Debug)]
 pub struct DiskCache {
-    root: PathBuf,
     dir: PathBuf,
     max_bytes: u64,
 }
@@ -82,18 +81,6 @@ pub fn hash_file(path: &Path) -> io::Result<([u8; 32], u64, [u8; 8])> {
     })
 }
 
-/// The default cache directory: `$XDG_CACHE_HOME/sandserve`, else
-/// `$HOME/.cache/sandserve`, else a directory under the system temp dir.
-pub fn default_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("sandserve");
-    }
-    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(home).join(".cache/sandserve");
-    }
-    std::env::temp_dir().join("sandserve-cache")
-}
-
 /// Creates a private directory (and its parents).
 fn private_dir(path: &Path) -> io::Result<()> {
     fs::DirBuilder::new()
@@ -119,11 +106,7 @@ impl DiskCache {
                 root.display()
             )));
         }
-        Ok(DiskCache {
-            root: root.to_path_buf(),
-            dir,
-            max_bytes,
-        })
+        Ok(DiskCache { dir, max_bytes })
     }
 
     fn paths(&self, key: &[u8; 32]) -> (PathBuf, PathBuf) {
@@ -181,11 +164,6 @@ impl DiskCache {
         write_atomically(&self.dir, &artifact, &bytes)?;
         write_atomically(&self.dir, &check, check_text(&bytes).as_bytes())?;
         self.trim()
-    }
-
-    /// Entries and bytes, over every engine's directory.
-    pub fn usage(&self) -> DiskUsage {
-        usage(&self.root)
     }
 
     /// Deletes least recently used entries until the cache fits its limit.
@@ -332,7 +310,7 @@ mod tests {
         assert!(cache.load(&engine, &keys[0]).is_some());
         assert!(cache.load(&engine, &keys[1]).is_none(), "evicted");
         assert!(cache.load(&engine, &keys[2]).is_some());
-        assert_eq!(cache.usage().entries, 2);
+        assert_eq!(usage(&root).entries, 2);
         assert_eq!(clear(&root).unwrap().entries, 2);
         assert_eq!(usage(&root).entries, 0);
         std::fs::remove_dir_all(root).unwrap();

@@ -1,58 +1,96 @@
-//! Compiling handler files, once each.
+//! Compiling component files, once per content, and linking them, once per
+//! content and world.
 //!
-//! Each request for a handler checks the file's identity (size, times,
-//! inode) — a `stat`, a microsecond. While it is unchanged the pre-linked
+//! Each request for a component checks the file's identity (size, times,
+//! inode) — a `stat`, a microsecond. While it is unchanged the compiled
 //! component in memory is used. When it changes, the file is read and
-//! hashed: the same content (a file touched, or copied back) keeps the
-//! compiled component; new content is loaded from the disk cache or
-//! compiled (then stored there). Compiling runs on the blocking pool, and
-//! concurrent first requests for one version share one compilation. Swapping
-//! versions is atomic: requests already running keep the version they
-//! started with.
+//! hashed: the same content (a file touched, or copied back, or another file
+//! with the same bytes) keeps its compiled component; new content is loaded
+//! from the disk cache or compiled (then stored there). Compiling runs on the
+//! blocking pool, and concurrent first requests for one content share one
+//! compilation. Swapping versions is atomic: requests already running keep
+//! the version they started with.
+//!
+//! A compiled component is linked against a world's imports (an
+//! `InstancePre`) the first time that world asks for it, and the result is
+//! kept beside the component, so no request links anything twice.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::OnceCell;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Component;
 use wasmtime::Engine;
 
-use super::bindings::HandlerPre;
 use super::cache::{content_key, hash_file, DiskCache};
-use super::state::HostState;
 
-/// A handler ready to instantiate.
-pub struct Compiled {
-    /// The file it came from.
-    pub path: PathBuf,
-    /// BLAKE3 hash of the component's bytes.
-    pub hash: [u8; 32],
-    /// Pre-linked against the host's imports.
-    pub pre: HandlerPre<HostState>,
+/// A guest world: how a compiled component is linked against its imports
+/// and checked for its exports.
+pub trait World: Send + Sync + 'static {
+    /// The linked, checked component, ready to instantiate.
+    type Pre: Send + Sync + 'static;
+
+    /// Links `component` for this world.
+    fn link(&self, component: &Component) -> wasmtime::Result<Self::Pre>;
 }
 
-/// Why a handler file could not be used.
+/// A component ready to instantiate in a world.
+pub struct Loaded<P> {
+    /// Linked against the world's imports.
+    pub pre: P,
+}
+
+/// Why a component file could not be used.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum LoadError {
     /// There is no such file.
     Missing,
-    /// The file is a core WebAssembly module, not a component: a static file.
+    /// The file is a core WebAssembly module, not a component.
     CoreModule,
-    /// The file is not a component this server can run; the message says why.
-    Invalid(String),
+    /// The file could not be read.
+    Unreadable(std::io::ErrorKind),
+    /// The file changed while it was being read.
+    Changed,
+    /// It is not a component this engine can compile.
+    NotAComponent(Arc<wasmtime::Error>),
+    /// It does not fit the world: an import the world lacks, an export it
+    /// needs missing or of another type.
+    Link(Arc<wasmtime::Error>),
+    /// The compiler itself failed.
+    CompilerFailed,
 }
 
-/// How handlers were obtained since start-up.
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Missing => write!(f, "no such file"),
+            LoadError::CoreModule => write!(f, "a core module, not a component"),
+            LoadError::Unreadable(kind) => write!(f, "cannot be read ({kind})"),
+            LoadError::Changed => write!(f, "the file changed while it was read"),
+            LoadError::NotAComponent(e) => write!(f, "not a valid component: {e:#}"),
+            LoadError::Link(e) => write!(f, "does not fit the world it is served as: {e:#}"),
+            LoadError::CompilerFailed => write!(f, "the compiler failed"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// How components were obtained since start-up.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct LoadStats {
     /// Compiled from source.
     pub compiled: u64,
     /// Loaded from the disk cache.
     pub disk_hits: u64,
-    /// A changed file whose content was unchanged: the compiled component kept.
+    /// A changed file whose content was already compiled: the compiled
+    /// component kept.
     pub unchanged: u64,
 }
 
@@ -72,15 +110,24 @@ struct FileIdentity {
     inode: u64,
 }
 
+/// One content, compiled, with what each world linked of it.
+struct Compiled {
+    component: Component,
+    linked: Mutex<Vec<(TypeId, Arc<dyn Any + Send + Sync>)>>,
+}
+
+/// One version of one file.
 struct Slot {
     identity: FileIdentity,
     compiled: OnceCell<Result<Arc<Compiled>, LoadError>>,
 }
 
-/// The in-memory cache of compiled handlers, in front of the disk cache.
+/// The in-memory cache of compiled components, in front of the disk cache.
 #[derive(Default)]
 pub struct Loader {
     slots: Mutex<HashMap<PathBuf, Arc<Slot>>>,
+    /// Every content some file version still uses, by hash.
+    contents: Mutex<HashMap<[u8; 32], Weak<Compiled>>>,
     disk: Option<Arc<DiskCache>>,
     /// Compilations under way, by content hash: two versions of a file (or
     /// two files) with the same content are compiled once.
@@ -90,14 +137,18 @@ pub struct Loader {
     unchanged: AtomicU64,
 }
 
-enum Prepared {
-    Unchanged,
-    FromDisk([u8; 32], Component),
-    Missing([u8; 32]),
-}
-
 /// A compilation in progress, shared by everyone who needs that content.
 type InFlight = Arc<OnceCell<Result<Component, LoadError>>>;
+
+enum Found {
+    Known(Arc<Compiled>),
+    FromDisk(Component),
+    Absent,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 impl Loader {
     /// A loader backed by a disk cache (or none).
@@ -106,11 +157,6 @@ impl Loader {
             disk: disk.map(Arc::new),
             ..Loader::default()
         }
-    }
-
-    /// The disk cache, if there is one.
-    pub fn disk(&self) -> Option<&DiskCache> {
-        self.disk.as_deref()
     }
 
     /// Counts since start-up.
@@ -122,36 +168,41 @@ impl Loader {
         }
     }
 
-    /// The compiled handler of `path`, as the file is now.
+    /// The component of `path`, as the file is now, linked for `world`.
     ///
     /// A file that fails to compile right after it changed may be caught
     /// half-written (an editor or `cp` rewriting it in place): it is looked
     /// at again after a short pause, and compiled again if it changed.
-    pub async fn load(
+    pub async fn load<W: World>(
         &self,
         engine: &Engine,
-        linker: &Linker<HostState>,
+        world: &W,
         path: &Path,
-    ) -> Result<Arc<Compiled>, LoadError> {
+    ) -> Result<Arc<Loaded<W::Pre>>, LoadError> {
         let mut attempts = 0;
-        loop {
+        let compiled = loop {
             let Some(identity) = self.identity(path) else {
                 return Err(LoadError::Missing);
             };
-            let result = self.load_version(engine, linker, path, identity).await;
+            let result = self.load_version(engine, path, identity).await;
             let fresh = identity
                 .modified
                 .and_then(|m| m.elapsed().ok())
                 .is_some_and(|age| age < SETTLE_WINDOW);
-            if matches!(result, Err(LoadError::Invalid(_))) && fresh && attempts < SETTLE_ATTEMPTS {
+            let invalid = matches!(
+                result,
+                Err(LoadError::NotAComponent(_) | LoadError::Changed)
+            );
+            if invalid && fresh && attempts < SETTLE_ATTEMPTS {
                 attempts += 1;
                 tokio::time::sleep(SETTLE_PAUSE).await;
                 if self.identity(path) != Some(identity) {
                     continue;
                 }
             }
-            return result;
-        }
+            break result?;
+        };
+        link(&compiled, world)
     }
 
     fn identity(&self, path: &Path) -> Option<FileIdentity> {
@@ -164,10 +215,7 @@ impl Loader {
                 inode: meta.ino(),
             }),
             _ => {
-                self.slots
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(path);
+                lock(&self.slots).remove(path);
                 None
             }
         }
@@ -176,54 +224,50 @@ impl Loader {
     async fn load_version(
         &self,
         engine: &Engine,
-        linker: &Linker<HostState>,
         path: &Path,
         identity: FileIdentity,
     ) -> Result<Arc<Compiled>, LoadError> {
         let (slot, previous) = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            let mut slots = lock(&self.slots);
             match slots.get(path) {
                 Some(slot) if slot.identity == identity => (slot.clone(), None),
-                old => {
-                    let previous = old
-                        .and_then(|s| s.compiled.get())
-                        .and_then(|r| r.as_ref().ok())
-                        .cloned();
+                _ => {
                     let slot = Arc::new(Slot {
                         identity,
                         compiled: OnceCell::new(),
                     });
-                    slots.insert(path.to_path_buf(), slot.clone());
+                    let previous = slots.insert(path.to_path_buf(), slot.clone());
                     (slot, previous)
                 }
             }
         };
-        slot.compiled
-            .get_or_init(|| self.prepare(engine, linker, path.to_path_buf(), previous))
+        // The previous version stays alive until the new one is known: a
+        // file touched, or rewritten with the same bytes, keeps its component.
+        let result = slot
+            .compiled
+            .get_or_init(|| self.prepare(engine, path.to_path_buf()))
             .await
-            .clone()
+            .clone();
+        drop(previous);
+        result
     }
 
-    async fn prepare(
-        &self,
-        engine: &Engine,
-        linker: &Linker<HostState>,
-        path: PathBuf,
-        previous: Option<Arc<Compiled>>,
-    ) -> Result<Arc<Compiled>, LoadError> {
-        let previous_hash = previous.as_ref().map(|p| p.hash);
+    /// Hashes the file and finds its content: already compiled, on disk, or
+    /// to be compiled.
+    async fn prepare(&self, engine: &Engine, path: PathBuf) -> Result<Arc<Compiled>, LoadError> {
         let (file, engine_for_work, disk) = (path.clone(), engine.clone(), self.disk.clone());
-        let prepared = tokio::task::spawn_blocking(move || -> Result<Prepared, LoadError> {
+        let known = self.known_contents();
+        let (hash, found) = tokio::task::spawn_blocking(move || {
             // Only the hash is needed unless the component must be compiled.
             let (hash, _, head) = hash_file(&file).map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => LoadError::Missing,
-                _ => LoadError::Invalid(format!("cannot be read: {e}")),
+                kind => LoadError::Unreadable(kind),
             })?;
             if head == *b"\0asm\x01\0\0\0" {
                 return Err(LoadError::CoreModule);
             }
-            if previous_hash == Some(hash) {
-                return Ok(Prepared::Unchanged);
+            if let Some(compiled) = known.get(&hash).and_then(Weak::upgrade) {
+                return Ok((hash, Found::Known(compiled)));
             }
             let started = std::time::Instant::now();
             if let Some(component) = disk.as_ref().and_then(|d| d.load(&engine_for_work, &hash)) {
@@ -232,39 +276,38 @@ impl Loader {
                     file.display(),
                     started.elapsed().as_secs_f64() * 1000.0
                 );
-                return Ok(Prepared::FromDisk(hash, component));
+                return Ok((hash, Found::FromDisk(component)));
             }
-            Ok(Prepared::Missing(hash))
+            Ok((hash, Found::Absent))
         })
         .await
-        .map_err(|e| LoadError::Invalid(format!("compilation failed: {e}")))??;
-        let (hash, component) = match prepared {
-            Prepared::Unchanged => {
+        .map_err(|_| LoadError::CompilerFailed)??;
+        let component = match found {
+            Found::Known(compiled) => {
                 self.unchanged.fetch_add(1, Ordering::Relaxed);
-                return Ok(previous.expect("an unchanged file has a previous version"));
+                return Ok(compiled);
             }
-            Prepared::FromDisk(hash, c) => {
+            Found::FromDisk(component) => {
                 self.disk_hits.fetch_add(1, Ordering::Relaxed);
-                (hash, c)
+                component
             }
-            Prepared::Missing(hash) => (hash, self.compile(engine, &path, hash).await?),
+            Found::Absent => self.compile(engine, &path, hash).await?,
         };
-        let linking = std::time::Instant::now();
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::Invalid(format!("cannot be linked: {e:#}")))?;
-        let pre = HandlerPre::new(pre)
-            .map_err(|e| LoadError::Invalid(format!("does not export the handler world: {e:#}")))?;
-        tracing::debug!(
-            "linked {} in {:.1} ms",
-            path.display(),
-            linking.elapsed().as_secs_f64() * 1000.0
-        );
-        Ok(Arc::new(Compiled { path, hash, pre }))
+        let compiled = Arc::new(Compiled {
+            component,
+            linked: Mutex::new(Vec::new()),
+        });
+        let mut contents = lock(&self.contents);
+        contents.retain(|_, weak| weak.strong_count() > 0);
+        contents.insert(hash, Arc::downgrade(&compiled));
+        Ok(compiled)
     }
-}
 
-impl Loader {
+    /// A snapshot of the contents still in use.
+    fn known_contents(&self) -> HashMap<[u8; 32], Weak<Compiled>> {
+        lock(&self.contents).clone()
+    }
+
     /// Compiles the content `hash` of `path` (and stores it on disk), once
     /// however many ask for it at the same time.
     async fn compile(
@@ -273,13 +316,7 @@ impl Loader {
         path: &Path,
         hash: [u8; 32],
     ) -> Result<Component, LoadError> {
-        let cell = self
-            .compiling
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(hash)
-            .or_default()
-            .clone();
+        let cell = lock(&self.compiling).entry(hash).or_default().clone();
         let result = cell
             .get_or_init(|| async {
                 let (file, engine, disk) = (path.to_path_buf(), engine.clone(), self.disk.clone());
@@ -287,13 +324,11 @@ impl Loader {
                     let bytes = read(&file)?;
                     if content_key(&bytes) != hash {
                         // Changed since it was hashed: the caller looks again.
-                        return Err(LoadError::Invalid(
-                            "the file changed while it was read".into(),
-                        ));
+                        return Err(LoadError::Changed);
                     }
                     let started = std::time::Instant::now();
                     let component = Component::new(&engine, &bytes)
-                        .map_err(|e| LoadError::Invalid(format!("not a valid component: {e:#}")))?;
+                        .map_err(|e| LoadError::NotAComponent(Arc::new(e)))?;
                     tracing::info!(
                         "compiled {} ({} KiB) in {:.0} ms",
                         file.display(),
@@ -311,7 +346,7 @@ impl Loader {
                     Ok(component)
                 })
                 .await
-                .map_err(|e| LoadError::Invalid(format!("compilation failed: {e}")))?;
+                .map_err(|_| LoadError::CompilerFailed)?;
                 if compiled.is_ok() {
                     self.compiled.fetch_add(1, Ordering::Relaxed);
                 }
@@ -319,7 +354,7 @@ impl Loader {
             })
             .await
             .clone();
-        let mut compiling = self.compiling.lock().unwrap_or_else(|p| p.into_inner());
+        let mut compiling = lock(&self.compiling);
         if compiling.get(&hash).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
             compiling.remove(&hash);
         }
@@ -327,11 +362,28 @@ impl Loader {
     }
 }
 
+/// `compiled` linked for `world`: done once, then kept beside it.
+fn link<W: World>(compiled: &Compiled, world: &W) -> Result<Arc<Loaded<W::Pre>>, LoadError> {
+    let key = TypeId::of::<W>();
+    let mut linked = lock(&compiled.linked);
+    if let Some((_, any)) = linked.iter().find(|(k, _)| *k == key) {
+        if let Ok(loaded) = any.clone().downcast::<Loaded<W::Pre>>() {
+            return Ok(loaded);
+        }
+    }
+    let pre = world
+        .link(&compiled.component)
+        .map_err(|e| LoadError::Link(Arc::new(e)))?;
+    let loaded = Arc::new(Loaded { pre });
+    linked.push((key, loaded.clone()));
+    Ok(loaded)
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
     // One allocation of the file's size: a large component read piecemeal
     // costs several times more.
     std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => LoadError::Missing,
-        _ => LoadError::Invalid(format!("cannot be read: {e}")),
+        kind => LoadError::Unreadable(kind),
     })
 }

@@ -1,61 +1,107 @@
-//! The engine every handler runs on: compiled with Cranelift, instances from
-//! a pooling allocator, interrupted by epochs, with every limit set.
+//! The engine every guest runs on — compiled with Cranelift, instances from a
+//! pooling allocator, interrupted by epochs — and what every world's store
+//! is made of: a [`Sandbox`] that grants nothing, with every limit armed.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
-use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::ResourceTable;
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    UpdateDeadline,
+};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
-use super::bindings::Handler;
-use super::cache::{default_dir, DiskCache};
-use super::loader::{Compiled, LoadError, LoadStats, Loader};
-use super::state::HostState;
-use crate::config::WasmLimits;
+use super::cache::DiskCache;
+use super::limits::{CpuClock, Limiter, Stop, WasmLimits};
+use super::loader::{LoadError, LoadStats, Loaded, Loader, World};
+use super::output::LogSink;
 
 /// How often the epoch advances: the granularity of CPU-time accounting and
 /// of yielding to other requests.
 pub const TICK: Duration = Duration::from_millis(10);
 
-/// The handler runtime shared by every connection.
-pub struct WasmRuntime {
-    pub(super) engine: Engine,
-    pub(super) linker: Linker<HostState>,
-    pub(super) limits: WasmLimits,
-    pub(super) slots: Arc<Semaphore>,
+/// The engine, its instance slots and the loader, shared by every world.
+pub struct Runtime {
+    engine: Engine,
+    limits: WasmLimits,
+    slots: Arc<Semaphore>,
+    /// Instances started since start-up.
+    started: AtomicU64,
     loader: Loader,
     ticking: Arc<AtomicBool>,
 }
 
-impl std::fmt::Debug for WasmRuntime {
+impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WasmRuntime")
+        f.debug_struct("Runtime")
             .field("limits", &self.limits)
             .finish()
     }
 }
 
-impl WasmRuntime {
-    /// An engine configured by `limits`.
-    pub fn new(limits: &WasmLimits) -> Result<Self, String> {
+/// Why the runtime could not be made.
+#[derive(Debug)]
+pub enum RuntimeError {
+    /// wasmtime refused the engine's configuration.
+    Engine(wasmtime::Error),
+    /// The epoch thread could not be started.
+    Thread(std::io::Error),
+    /// A world's imports could not be linked.
+    Linker(wasmtime::Error),
+}
+
+impl std::fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuntimeError::Engine(e) => write!(f, "wasm engine: {e:#}"),
+            RuntimeError::Thread(e) => write!(f, "epoch thread: {e}"),
+            RuntimeError::Linker(e) => write!(f, "wasm linker: {e:#}"),
+        }
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// What every world's store data holds besides its own state: a WASI
+/// context that grants nothing (no files, network, environment or
+/// arguments; stdout and stderr into a bounded sink), its resource table,
+/// the memory limiter and the CPU clock.
+pub struct Sandbox {
+    /// Resources handed to the guest.
+    pub table: ResourceTable,
+    /// WASI, granting nothing.
+    pub wasi: WasiCtx,
+    /// Memory and table limits.
+    pub limiter: Limiter,
+    /// CPU time used.
+    pub clock: CpuClock,
+    /// The guest's stdout and stderr.
+    pub output: LogSink,
+}
+
+/// Store data of a world: it holds a [`Sandbox`].
+pub trait Sandboxed: Send + 'static {
+    /// The sandbox.
+    fn sandbox(&mut self) -> &mut Sandbox;
+}
+
+impl Runtime {
+    /// An engine configured by `limits`, with its compile cache in
+    /// `cache_dir` (when `limits.disk_cache` is on).
+    pub fn new(limits: &WasmLimits, cache_dir: &Path) -> Result<Self, RuntimeError> {
         let engine = match engine_with(limits, true) {
             Ok(engine) => engine,
             Err(e) => {
                 // PAGEMAP_SCAN needs Linux 6.7: without it, instance memory
                 // is reset by zeroing a little and returning the rest.
-                tracing::info!("resetting instance memory without PAGEMAP_SCAN ({e})");
-                engine_with(limits, false)?
+                tracing::info!("resetting instance memory without PAGEMAP_SCAN ({e:#})");
+                engine_with(limits, false).map_err(RuntimeError::Engine)?
             }
         };
-
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| format!("wasm linker: {e:#}"))?;
-        Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
-            .map_err(|e| format!("wasm linker: {e:#}"))?;
 
         let ticking = Arc::new(AtomicBool::new(true));
         let (ticker_engine, still_ticking) = (engine.clone(), ticking.clone());
@@ -67,14 +113,13 @@ impl WasmRuntime {
                     ticker_engine.increment_epoch();
                 }
             })
-            .map_err(|e| format!("epoch thread: {e}"))?;
+            .map_err(RuntimeError::Thread)?;
 
         let disk = if limits.disk_cache {
-            let root = limits.cache_dir.clone().unwrap_or_else(default_dir);
-            match DiskCache::open(&root, &engine, limits.cache_max_mib << 20) {
+            match DiskCache::open(cache_dir, &engine, limits.cache_max_mib << 20) {
                 Ok(cache) => Some(cache),
                 Err(e) => {
-                    tracing::warn!("compile cache {} not used: {e}", root.display());
+                    tracing::warn!("compile cache {} not used: {e}", cache_dir.display());
                     None
                 }
             }
@@ -82,33 +127,107 @@ impl WasmRuntime {
             None
         };
 
-        Ok(WasmRuntime {
+        Ok(Runtime {
             engine,
-            linker,
             limits: limits.clone(),
             slots: Arc::new(Semaphore::new(limits.max_instances as usize)),
+            started: AtomicU64::new(0),
             loader: Loader::new(disk),
             ticking,
         })
     }
 
-    /// The compiled handler of a file.
-    pub async fn load(&self, path: &Path) -> Result<Arc<Compiled>, LoadError> {
-        self.loader.load(&self.engine, &self.linker, path).await
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
-    /// How handlers were obtained since start-up.
+    /// The limits every instance runs under.
+    pub fn limits(&self) -> &WasmLimits {
+        &self.limits
+    }
+
+    /// The component in `path`, compiled once per content and linked once
+    /// per content and world.
+    pub async fn load<W: World>(
+        &self,
+        world: &W,
+        path: &Path,
+    ) -> Result<Arc<Loaded<W::Pre>>, LoadError> {
+        self.loader.load(&self.engine, world, path).await
+    }
+
+    /// How components were obtained since start-up.
     pub fn load_stats(&self) -> LoadStats {
         self.loader.stats()
     }
 
-    /// The disk cache in use, if any.
-    pub fn disk_cache(&self) -> Option<&DiskCache> {
-        self.loader.disk()
+    /// Instances running now.
+    pub fn instances_running(&self) -> usize {
+        self.limits.max_instances as usize - self.slots.available_permits()
+    }
+
+    /// Instances started since start-up.
+    pub fn instances_started(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// An instance slot, waited for until `deadline`; `None` if none came free.
+    pub async fn slot(&self, deadline: tokio::time::Instant) -> Option<OwnedSemaphorePermit> {
+        let permit = tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned())
+            .await
+            .ok()?
+            .ok()?;
+        self.started.fetch_add(1, Ordering::Relaxed);
+        Some(permit)
+    }
+
+    /// A sandbox granting nothing, its CPU clock starting now.
+    pub fn sandbox(&self) -> Sandbox {
+        self.sandbox_with(WasiCtxBuilder::new())
+    }
+
+    /// A sandbox whose WASI context starts from `wasi` (a world that grants
+    /// a read-only directory, say); network access is always off and stdout
+    /// and stderr always go to the bounded sink.
+    pub fn sandbox_with(&self, mut wasi: WasiCtxBuilder) -> Sandbox {
+        let output = LogSink::new(self.limits.max_log_bytes);
+        let wasi = wasi
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Sandbox {
+            table: ResourceTable::new(),
+            wasi,
+            limiter: Limiter::new(&self.limits),
+            clock: CpuClock::start(),
+            output,
+        }
+    }
+
+    /// A store for `data` with its limits armed: the memory limiter, and an
+    /// epoch callback that yields to other tasks every tick and stops the
+    /// guest once its CPU time passes the budget.
+    pub fn store<T: Sandboxed>(&self, data: T) -> Store<T> {
+        let mut store = Store::new(&self.engine, data);
+        store.limiter(|data| &mut data.sandbox().limiter);
+        let budget = self.limits.cpu_time();
+        store.epoch_deadline_callback(move |mut ctx| {
+            if ctx.data_mut().sandbox().clock.used() > budget {
+                Err(Stop::CpuTime(budget).into())
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store.set_epoch_deadline(1);
+        store
     }
 }
 
-impl Drop for WasmRuntime {
+impl Drop for Runtime {
     fn drop(&mut self) {
         self.ticking.store(false, Ordering::Relaxed);
     }
@@ -119,9 +238,9 @@ impl Drop for WasmRuntime {
 /// keeping up to `keep_resident_kib` resident: no `madvise`, so no TLB
 /// shootdowns across cores, and no page faults on the next use. Measured:
 /// three times the requests per second for a small handler.
-fn engine_with(limits: &WasmLimits, pagemap_scan: bool) -> Result<Engine, String> {
+fn engine_with(limits: &WasmLimits, pagemap_scan: bool) -> wasmtime::Result<Engine> {
     let instances = limits.max_instances;
-    let memory = (limits.max_memory_mib as usize) << 20;
+    let memory = limits.memory_bytes();
     let stack = limits.max_stack_kib << 10;
     let async_stack = stack + (512 << 10);
     let resident = if pagemap_scan {
@@ -155,5 +274,5 @@ fn engine_with(limits: &WasmLimits, pagemap_scan: bool) -> Result<Engine, String
         .async_stack_size(async_stack)
         .memory_reservation(memory as u64)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Engine::new(&config).map_err(|e| format!("wasm engine: {e:#}"))
+    Engine::new(&config)
 }

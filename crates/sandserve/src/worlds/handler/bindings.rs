@@ -1,4 +1,4 @@
-//! Host bindings of the `handler` world in `wit/`.
+//! Host bindings of the `handler` world in `wit/handler.wit`.
 
 wasmtime::component::bindgen!({
     world: "handler",

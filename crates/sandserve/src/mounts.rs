@@ -1,5 +1,5 @@
-//! Mapping a URL path to a file under the document root or an alias, so that
-//! no request can ever reach a byte outside them.
+//! The document root and its aliases: mapping a URL path to a file under one
+//! of them, so that no request can ever reach a byte outside them.
 //!
 //! Refused (as not found): `.` and `..` segments (also percent-encoded),
 //! percent-encoded `/` and `\`, a backslash or NUL anywhere, and any path whose
@@ -42,15 +42,24 @@ pub struct Resolved {
     pub url_base: String,
 }
 
-/// Why a path was not resolved. Both answer 404.
+/// Why a path was not resolved: the first two answer 404, the last 500.
 #[derive(Debug)]
 pub enum ResolveError {
     /// The path is not allowed (traversal, NUL, encoded separators…).
     Refused(&'static str),
-    /// Nothing is there.
+    /// Nothing is there (or a symlink loop, or a name too long).
     Missing,
-    /// Something is there but could not be read.
+    /// Something is there but could not be looked at.
     Io(io::Error),
+}
+
+impl std::error::Error for ResolveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ResolveError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for ResolveError {
@@ -147,9 +156,19 @@ impl Mounts {
             } else {
                 mount.local.join(OsStr::from_bytes(rel))
             };
-            let real = path.canonicalize().map_err(|e| match e.kind() {
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => ResolveError::Missing,
-                _ => ResolveError::Io(e),
+            let real = path.canonicalize().map_err(|e| {
+                let gone = matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) || matches!(
+                    e.raw_os_error(),
+                    Some(libc_errno::ELOOP | libc_errno::ENAMETOOLONG)
+                );
+                if gone {
+                    ResolveError::Missing
+                } else {
+                    ResolveError::Io(e)
+                }
             })?;
             if !real.starts_with(&mount.local) {
                 return Err(ResolveError::Refused("leads outside the document root"));
@@ -168,6 +187,34 @@ impl Mounts {
         }
         Err(ResolveError::Missing)
     }
+}
+
+impl Mounts {
+    /// How a file under a mount is named in messages: its URL path (the
+    /// mount's URL prefix and the path below it), never where it is on the
+    /// server's file system. A file outside every mount is named by its file
+    /// name alone.
+    pub fn display(&self, path: &Path) -> String {
+        for mount in &self.mounts {
+            if let Ok(rel) = path.strip_prefix(&mount.local) {
+                let rel = rel.to_string_lossy();
+                return if mount.url_path.ends_with('/') {
+                    format!("{}{rel}", mount.url_path)
+                } else {
+                    mount.url_path.clone()
+                };
+            }
+        }
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// The two `errno` values that mean "nothing usable is there".
+mod libc_errno {
+    pub const ELOOP: i32 = 40;
+    pub const ENAMETOOLONG: i32 = 36;
 }
 
 fn trim_slashes(mut s: &[u8]) -> &[u8] {
@@ -202,6 +249,9 @@ mod tests {
         assert!(m.resolve("/dir/a..b.txt").is_ok());
         assert!(m.resolve("/inside-link").is_ok());
         assert!(m.resolve("/dir/").is_ok());
+        let top = m.resolve("/top.txt").unwrap();
+        assert_eq!(m.display(&top.path), "/top.txt");
+        assert_eq!(m.display(Path::new("/elsewhere/x.wasm")), "x.wasm");
         for bad in [
             "/../outside/secret",
             "/dir/../top.txt",
@@ -217,6 +267,40 @@ mod tests {
         ] {
             assert!(m.resolve(bad).is_err(), "{bad}");
         }
+        std::fs::remove_dir_all(base).unwrap();
+    }
+
+    #[test]
+    fn aliases_take_the_longest_prefix() {
+        let (base, _) = tree();
+        std::fs::create_dir_all(base.join("lib/sub")).unwrap();
+        std::fs::write(base.join("lib/sub/x.js"), "x").unwrap();
+        std::fs::write(base.join("one.txt"), "1").unwrap();
+        let m = Mounts::new(
+            &base.join("root"),
+            &[
+                ("/lib/".to_string(), base.join("lib")),
+                ("/lib/sub/".to_string(), base.join("lib/sub")),
+                ("/single".to_string(), base.join("one.txt")),
+            ],
+        )
+        .unwrap();
+        let r = m.resolve("/lib/sub/x.js").unwrap();
+        assert_eq!(r.url_base, "/lib/sub/");
+        assert!(r.real.ends_with("lib/sub/x.js"));
+        assert_eq!(m.display(&r.path), "/lib/sub/x.js");
+        let r = m.resolve("/single").unwrap();
+        assert!(r.real.ends_with("one.txt"));
+        assert_eq!(r.root, base.canonicalize().unwrap());
+        assert!(m.resolve("/single/more").is_err());
+        assert!(
+            m.resolve("/top.txt").is_ok(),
+            "the document root is still there"
+        );
+        assert!(matches!(
+            m.resolve("/lib/../top.txt"),
+            Err(ResolveError::Refused(_))
+        ));
         std::fs::remove_dir_all(base).unwrap();
     }
 }

@@ -3,14 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use crate::wasm::bindings::sandserve::handler::timing::Host;
-use crate::wasm::state::HostState;
+use crate::worlds::handler::bindings::sandserve::handler::timing::Host;
+use crate::worlds::handler::state::HostState;
 
 impl Host for HostState {
     async fn sleep(&mut self, duration: u64) -> wasmtime::Result<()> {
         let start = Instant::now();
         tokio::time::sleep(Duration::from_nanos(duration)).await;
-        self.parked += start.elapsed();
+        self.sandbox.clock.parked_since(start);
         Ok(())
     }
 }

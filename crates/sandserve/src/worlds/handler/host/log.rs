@@ -1,7 +1,7 @@
 //! `log`: a guest's lines in the server's log, tagged with the request.
 
-use crate::wasm::bindings::sandserve::handler::log::{Host, Level};
-use crate::wasm::state::HostState;
+use crate::worlds::handler::bindings::sandserve::handler::log::{Host, Level};
+use crate::worlds::handler::state::HostState;
 
 /// Longest line a guest may log; longer ones are cut.
 const MAX_LINE: usize = 4096;

@@ -4,9 +4,9 @@ use std::time::{Duration, SystemTime};
 
 use wasmtime::component::Resource;
 
-use crate::wasm::bindings::sandserve::handler::http::HostResponse;
-use crate::wasm::bindings::sandserve::handler::types::CookieAttributes;
-use crate::wasm::state::{HostState, ResponseHandle};
+use crate::worlds::handler::bindings::sandserve::handler::http::HostResponse;
+use crate::worlds::handler::bindings::sandserve::handler::types::CookieAttributes;
+use crate::worlds::handler::state::{HostState, ResponseHandle};
 
 impl HostResponse for HostState {
     fn set_status(
@@ -116,7 +116,7 @@ impl HostResponse for HostState {
 
     fn drop(&mut self, handle: Resource<ResponseHandle>) -> wasmtime::Result<()> {
         if handle.owned() {
-            self.table.delete(handle)?;
+            self.sandbox.table.delete(handle)?;
         }
         Ok(())
     }

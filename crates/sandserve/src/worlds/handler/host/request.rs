@@ -2,9 +2,9 @@
 
 use wasmtime::component::Resource;
 
-use crate::wasm::bindings::sandserve::handler::http::HostRequest;
-use crate::wasm::bindings::sandserve::handler::types::{Credentials, Field, FormField};
-use crate::wasm::state::{HostState, RequestHandle};
+use crate::worlds::handler::bindings::sandserve::handler::http::HostRequest;
+use crate::worlds::handler::bindings::sandserve::handler::types::{Credentials, Field, FormField};
+use crate::worlds::handler::state::{HostState, RequestHandle};
 
 fn field((name, value): (&[u8], &[u8])) -> Field {
     Field {
@@ -111,7 +111,7 @@ impl HostRequest for HostState {
         let parsed = self
             .form
             .get_or_insert_with(|| crate::http::form::parse_form(request));
-        Ok(parsed.clone().map(|fields| {
+        Ok(parsed.clone().map_err(|e| e.to_string()).map(|fields| {
             fields
                 .into_iter()
                 .map(|f| FormField {
@@ -157,7 +157,7 @@ impl HostRequest for HostState {
 
     fn drop(&mut self, handle: Resource<RequestHandle>) -> wasmtime::Result<()> {
         if handle.owned() {
-            self.table.delete(handle)?;
+            self.sandbox.table.delete(handle)?;
         }
         Ok(())
     }

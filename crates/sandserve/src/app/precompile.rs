@@ -2,13 +2,12 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-use super::LoadError;
-use crate::server::Site;
+use super::App;
+use crate::wasm::LoadError;
 
 /// What precompiling found.
 #[derive(Debug, Default)]
@@ -24,15 +23,10 @@ pub struct Summary {
 }
 
 /// Every `.wasm` under the document root and every routed handler.
-pub fn handler_files(site: &Site) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = site
-        .config
-        .routes
-        .iter()
-        .map(|r| r.handler.clone())
-        .collect();
+fn handler_files(app: &App) -> Vec<PathBuf> {
+    let mut files = app.routed_handlers.clone();
     let mut seen = HashSet::new();
-    walk(site.mounts.doc_root(), &mut seen, &mut files);
+    walk(app.mounts.doc_root(), &mut seen, &mut files);
     files.sort();
     files.dedup();
     files
@@ -58,9 +52,9 @@ fn walk(dir: &Path, seen: &mut HashSet<PathBuf>, out: &mut Vec<PathBuf>) {
 
 /// Loads every handler, as many at once as there are cores; `progress` is
 /// told (done, total) after each.
-pub async fn precompile(site: &Arc<Site>, mut progress: impl FnMut(usize, usize)) -> Summary {
+pub async fn precompile(app: &App, mut progress: impl FnMut(usize, usize)) -> Summary {
     let started = Instant::now();
-    let files = handler_files(site);
+    let files = handler_files(app);
     let total = files.len();
     let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut pending = files.into_iter();
@@ -70,9 +64,9 @@ pub async fn precompile(site: &Arc<Site>, mut progress: impl FnMut(usize, usize)
     loop {
         while running.len() < parallel {
             let Some(path) = pending.next() else { break };
-            let site = site.clone();
+            let dispatcher = app.dispatcher.clone();
             running.spawn(async move {
-                let result = site.wasm.load(&path).await.map(|_| ());
+                let result = dispatcher.handlers().load(&path).await.map(|_| ());
                 (path, result)
             });
         }
@@ -85,7 +79,7 @@ pub async fn precompile(site: &Arc<Site>, mut progress: impl FnMut(usize, usize)
             Ok((_, Ok(()))) => summary.handlers += 1,
             Ok((_, Err(LoadError::CoreModule))) => summary.static_modules += 1,
             Ok((_, Err(LoadError::Missing))) => {}
-            Ok((path, Err(LoadError::Invalid(why)))) => summary.failed.push((path, why)),
+            Ok((path, Err(why))) => summary.failed.push((path, why.to_string())),
             Err(e) => summary.failed.push((PathBuf::new(), e.to_string())),
         }
     }

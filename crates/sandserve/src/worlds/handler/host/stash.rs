@@ -1,8 +1,8 @@
 //! `stash`: the server's shared stash, scoped by default to the request path.
 
 use crate::stash::StashError as Error;
-use crate::wasm::bindings::sandserve::handler::stash::{Host, StashError};
-use crate::wasm::state::HostState;
+use crate::worlds::handler::bindings::sandserve::handler::stash::{Host, StashError};
+use crate::worlds::handler::state::HostState;
 
 fn convert(e: Error) -> StashError {
     match e {
@@ -26,7 +26,7 @@ impl Host for HostState {
         path: Option<String>,
     ) -> wasmtime::Result<Result<(), StashError>> {
         let path = self.stash_path(path);
-        Ok(self.site.stash.put(&path, &key, value).map_err(convert))
+        Ok(self.stash.put(&path, &key, value).map_err(convert))
     }
 
     fn take(
@@ -35,7 +35,7 @@ impl Host for HostState {
         path: Option<String>,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, StashError>> {
         let path = self.stash_path(path);
-        Ok(self.site.stash.take(&path, &key).map_err(convert))
+        Ok(self.stash.take(&path, &key).map_err(convert))
     }
 
     fn peek(
@@ -44,7 +44,7 @@ impl Host for HostState {
         path: Option<String>,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, StashError>> {
         let path = self.stash_path(path);
-        Ok(self.site.stash.peek(&path, &key).map_err(convert))
+        Ok(self.stash.peek(&path, &key).map_err(convert))
     }
 
     fn compare_and_swap(
@@ -56,7 +56,6 @@ impl Host for HostState {
     ) -> wasmtime::Result<Result<bool, StashError>> {
         let path = self.stash_path(path);
         Ok(self
-            .site
             .stash
             .compare_and_swap(&path, &key, expected.as_deref(), new)
             .map_err(convert))

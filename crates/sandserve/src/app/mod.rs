@@ -1,0 +1,187 @@
+//! The composition root: builds, from the configuration, the small values
+//! each module is given — the mounts, the topology, the stash, the wasm
+//! runtime and its worlds, the route table — and wires them into the
+//! dispatcher the connections use. Nothing else constructs them.
+
+pub mod precompile;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::{default_cache_dir, Config, ConfigError};
+use crate::dispatch::{Dispatcher, RouteKind};
+use crate::mounts::Mounts;
+use crate::route::{Methods, Pattern, PatternError, RouteTable};
+use crate::stash::Stash;
+use crate::tls::TlsError;
+use crate::topology::{HostError, Topology};
+use crate::wasm::{Runtime, RuntimeError};
+use crate::worlds::handler::HandlerWorld;
+
+/// Why the server could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration is unusable.
+    Config(ConfigError),
+    /// The document root or an alias cannot be used.
+    DocRoot {
+        /// The path as configured.
+        path: PathBuf,
+        /// The system's answer.
+        source: std::io::Error,
+    },
+    /// A subdomain cannot be made into a domain name.
+    Hosts(HostError),
+    /// TLS could not be set up.
+    Tls {
+        /// The configuration key it concerns.
+        key: &'static str,
+        /// Why.
+        error: TlsError,
+    },
+    /// The WebAssembly runtime could not be made.
+    Runtime(RuntimeError),
+    /// A route's pattern is malformed.
+    Route {
+        /// Its index in `routes`.
+        index: usize,
+        /// Why.
+        error: PatternError,
+    },
+    /// A listener could not bind.
+    Bind {
+        /// The scheme key.
+        scheme: String,
+        /// The address and port tried.
+        addr: String,
+        /// The system's answer.
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Config(e) => write!(f, "{e}"),
+            StartError::DocRoot { path, source } => write!(f, "{}: {source}", path.display()),
+            StartError::Hosts(e) => write!(f, "subdomains: {e}"),
+            StartError::Tls { key, error } => write!(f, "{key}: {error}"),
+            StartError::Runtime(e) => write!(f, "{e}"),
+            StartError::Route { index, error } => write!(f, "routes[{index}].path: {error}"),
+            StartError::Bind {
+                scheme,
+                addr,
+                error,
+            } => write!(f, "cannot listen for {scheme} on {addr}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Config(e) => Some(e),
+            StartError::DocRoot { source, .. } => Some(source),
+            StartError::Hosts(e) => Some(e),
+            StartError::Tls { error, .. } => Some(error),
+            StartError::Runtime(e) => Some(e),
+            StartError::Route { error, .. } => Some(error),
+            StartError::Bind { error, .. } => Some(error),
+        }
+    }
+}
+
+/// Everything a running server is made of.
+pub struct App {
+    /// Answers requests.
+    pub dispatcher: Arc<Dispatcher>,
+    /// The WebAssembly runtime (for its counters).
+    pub runtime: Arc<Runtime>,
+    /// The document root and aliases.
+    pub mounts: Arc<Mounts>,
+    /// The handler files the configuration names (for `--precompile`).
+    pub routed_handlers: Vec<PathBuf>,
+}
+
+impl App {
+    /// The mounts of `config`: its document root (default: the current
+    /// directory) and aliases.
+    pub fn mounts(config: &Config) -> Result<Mounts, StartError> {
+        let doc_root = config
+            .doc_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."));
+        let aliases: Vec<(String, PathBuf)> = config
+            .aliases
+            .iter()
+            .map(|a| (a.url_path.clone(), a.local_dir.clone()))
+            .collect();
+        let mounts = Mounts::new(&doc_root, &aliases).map_err(|source| StartError::DocRoot {
+            path: doc_root.clone(),
+            source,
+        })?;
+        if !mounts.doc_root().is_dir() {
+            return Err(StartError::DocRoot {
+                path: doc_root,
+                source: std::io::Error::other("not a directory"),
+            });
+        }
+        Ok(mounts)
+    }
+
+    /// The names of `config` (ports are set once the listeners are bound).
+    pub fn topology(config: &Config) -> Result<Topology, StartError> {
+        Topology::from_config(config, Default::default()).map_err(StartError::Hosts)
+    }
+
+    /// Builds every capability of `config` and the dispatcher over them.
+    pub fn build(config: &Config, mounts: Mounts, topology: Topology) -> Result<App, StartError> {
+        let cache_dir = config
+            .wasm
+            .cache_dir
+            .clone()
+            .unwrap_or_else(default_cache_dir);
+        let runtime =
+            Arc::new(Runtime::new(&config.wasm, &cache_dir).map_err(StartError::Runtime)?);
+        let stash = Arc::new(Stash::new(config.stash.clone()));
+        let topology = Arc::new(topology);
+        let mounts = Arc::new(mounts);
+        let handlers = HandlerWorld::new(runtime.clone(), stash, topology.clone())
+            .map_err(|e| StartError::Runtime(RuntimeError::Linker(e)))?;
+        let dispatcher = Dispatcher::new(routes(config)?, mounts.clone(), topology, handlers);
+        Ok(App {
+            dispatcher: Arc::new(dispatcher),
+            runtime,
+            mounts,
+            routed_handlers: config.routes.iter().map(|r| r.handler.clone()).collect(),
+        })
+    }
+}
+
+/// The route table: the configured routes to handlers, then the defaults —
+/// `*.asis` (GET), `*.wasm` (any method), files (GET).
+pub fn routes(config: &Config) -> Result<RouteTable<RouteKind>, StartError> {
+    let get = || Methods::Only(vec!["GET".to_string()]);
+    let mut table = RouteTable::new();
+    for (index, route) in config.routes.iter().enumerate() {
+        let pattern =
+            Pattern::new(&route.path).map_err(|error| StartError::Route { index, error })?;
+        let methods = if route.methods.is_empty() || route.methods.iter().any(|m| m == "*") {
+            Methods::Any
+        } else {
+            Methods::Only(route.methods.clone())
+        };
+        table.push(
+            methods,
+            pattern,
+            RouteKind::Handler(Some(route.handler.clone())),
+        );
+    }
+    let pattern = |p| Pattern::new(p).expect("valid pattern");
+    table.push(get(), pattern("*.asis"), RouteKind::Asis);
+    table.push(Methods::Any, pattern("*.wasm"), RouteKind::Handler(None));
+    table.push(get(), pattern("*"), RouteKind::Files);
+    Ok(table)
+}

@@ -1,0 +1,181 @@
+//! The server's names and ports: the main host, the alternate hosts, the
+//! domain names their subdomains make (IDNA-encoded), and the ports of every
+//! scheme. Substitution, handlers, certificates and `sandserve hosts` read
+//! them from here.
+
+use std::collections::BTreeMap;
+
+use crate::config::Config;
+
+/// Host names and ports, as handlers and templates see them.
+#[derive(Clone, Debug, Default)]
+pub struct Topology {
+    browser_host: String,
+    server_host: String,
+    alternate_hosts: BTreeMap<String, String>,
+    /// Host key (`""` for the main host, else the `alternate_hosts` key) →
+    /// subdomain label (`""` for the host itself) → domain name.
+    domains: BTreeMap<String, BTreeMap<String, String>>,
+    not_subdomains: Vec<String>,
+    /// Ports per scheme key, in configuration order.
+    ports: BTreeMap<String, Vec<u16>>,
+}
+
+/// A subdomain label that IDNA cannot encode.
+#[derive(Debug)]
+pub struct HostError {
+    /// The label as configured.
+    pub label: String,
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "subdomain {:?} cannot be IDNA-encoded", self.label)
+    }
+}
+
+impl std::error::Error for HostError {}
+
+impl Topology {
+    /// The names of `config`, with `ports` (scheme key → ports) as bound.
+    pub fn from_config(
+        config: &Config,
+        ports: BTreeMap<String, Vec<u16>>,
+    ) -> Result<Topology, HostError> {
+        let mut domains = BTreeMap::new();
+        let mut all = vec![(String::new(), config.browser_host.clone())];
+        all.extend(config.alternate_hosts.clone());
+        for (key, host) in all {
+            let mut names = BTreeMap::new();
+            names.insert(String::new(), host.clone());
+            for label in config.subdomains.iter().chain(&config.not_subdomains) {
+                let ascii = idna::domain_to_ascii(label).map_err(|_| HostError {
+                    label: label.clone(),
+                })?;
+                names.insert(label.clone(), format!("{ascii}.{host}"));
+            }
+            domains.insert(key, names);
+        }
+        Ok(Topology {
+            browser_host: config.browser_host.clone(),
+            server_host: config.bind_host().to_string(),
+            alternate_hosts: config.alternate_hosts.clone(),
+            domains,
+            not_subdomains: config.not_subdomains.clone(),
+            ports,
+        })
+    }
+
+    /// The ports as bound, replacing those given before.
+    pub fn set_ports(&mut self, ports: BTreeMap<String, Vec<u16>>) {
+        self.ports = ports;
+    }
+
+    /// The main host name (`browser_host`).
+    pub fn browser_host(&self) -> &str {
+        &self.browser_host
+    }
+
+    /// The host the listeners bind to.
+    pub fn server_host(&self) -> &str {
+        &self.server_host
+    }
+
+    /// The alternate host configured under `key`.
+    pub fn alternate_host(&self, key: &str) -> Option<&str> {
+        self.alternate_hosts.get(key).map(String::as_str)
+    }
+
+    /// The domain of `subdomain` (`""`: the host itself) under host `key`
+    /// (`""`: the main host).
+    pub fn domain(&self, key: &str, subdomain: &str) -> Option<&str> {
+        self.domains.get(key)?.get(subdomain).map(String::as_str)
+    }
+
+    /// Whether `key` names a host.
+    pub fn has_host(&self, key: &str) -> bool {
+        self.domains.contains_key(key)
+    }
+
+    /// The ports of a scheme key (`http`, `https`, …), in configuration order.
+    pub fn ports(&self, scheme: &str) -> Option<&[u16]> {
+        self.ports.get(scheme).map(Vec::as_slice)
+    }
+
+    /// The domains that should resolve (not the `not_subdomains` ones), in
+    /// the ASCII form a hosts file needs.
+    pub fn resolvable_domains(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .domains
+            .values()
+            .flat_map(|d| d.iter())
+            .filter(|(label, _)| !self.not_subdomains.contains(label))
+            .map(|(_, domain)| domain.clone())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Every domain name of every host, without repeats.
+    pub fn all_domains(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self
+            .domains
+            .values()
+            .flat_map(|d| d.values().map(String::as_str))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_idna_encoded() {
+        let config = Config {
+            browser_host: "web-platform.test".into(),
+            alternate_hosts: [("alt".to_string(), "not-web-platform.test".to_string())].into(),
+            subdomains: vec!["www".into(), "élève".into(), "天気の良い日".into()],
+            not_subdomains: vec!["nonexistent".into()],
+            ..Config::default()
+        };
+        let ports = BTreeMap::from([("http".to_string(), vec![8000, 8001])]);
+        let t = Topology::from_config(&config, ports).unwrap();
+        assert_eq!(t.domain("", ""), Some("web-platform.test"));
+        assert_eq!(t.domain("", "www"), Some("www.web-platform.test"));
+        assert_eq!(
+            t.domain("", "élève"),
+            Some("xn--lve-6lad.web-platform.test")
+        );
+        assert_eq!(
+            t.domain("", "天気の良い日"),
+            Some("xn--n8j6ds53lwwkrqhv28a.web-platform.test")
+        );
+        assert_eq!(t.domain("alt", "www"), Some("www.not-web-platform.test"));
+        assert_eq!(
+            t.domain("", "nonexistent"),
+            Some("nonexistent.web-platform.test")
+        );
+        assert_eq!(t.domain("", "www9"), None);
+        assert_eq!(t.all_domains().len(), 10);
+        assert_eq!(t.resolvable_domains().len(), 8);
+        assert_eq!(t.ports("http"), Some(&[8000, 8001][..]));
+        assert_eq!(t.ports("https"), None);
+        assert_eq!(t.alternate_host("alt"), Some("not-web-platform.test"));
+        assert_eq!(t.server_host(), "web-platform.test");
+    }
+
+    #[test]
+    fn a_label_idna_refuses_is_an_error() {
+        let config = Config {
+            subdomains: vec!["xn--a".into()],
+            ..Config::default()
+        };
+        let err = Topology::from_config(&config, BTreeMap::new()).unwrap_err();
+        assert!(err.to_string().contains("cannot be IDNA-encoded"), "{err}");
+    }
+}

@@ -1,0 +1,309 @@
+//! What bounds a guest: the configured limits, the resource limiter that
+//! enforces memory and table sizes, the CPU clock the epoch callback reads,
+//! and the classification of a failed call into a [`Fault`] — from wasmtime's
+//! trap codes and this module's own error types, never from error text.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use wasmtime::{ResourceLimiter, Trap};
+
+/// Limits on each request a WebAssembly handler answers (the `wasm` key of
+/// the configuration).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WasmLimits {
+    /// CPU time a request may use, in milliseconds (time spent sleeping or
+    /// waiting on the client does not count). Default: 10000.
+    pub cpu_time_ms: u64,
+    /// Wall time a request may take, sleeps included, in seconds. Default: 300.
+    pub wall_time_secs: f64,
+    /// Linear memory of an instance, in MiB. Default: 128.
+    pub max_memory_mib: u64,
+    /// Elements of a table. Default: 20000.
+    pub max_table_elements: usize,
+    /// WebAssembly stack, in KiB. Default: 1024.
+    pub max_stack_kib: usize,
+    /// Bytes a handler may send (body or writer). Default: 268435456 (256 MiB).
+    pub max_response_bytes: u64,
+    /// Instances alive at once (concurrent handler requests); more wait for
+    /// a slot up to the wall time. Default: 1024.
+    pub max_instances: u32,
+    /// Guest stdout and stderr kept for the log, per request, in bytes. Default: 65536.
+    pub max_log_bytes: usize,
+    /// Memory (per instance slot) kept resident between requests and reset by
+    /// zeroing only the pages a request dirtied, in KiB (on Linux 6.7 and
+    /// later; otherwise at most 1024 is kept and zeroed whole). Default: 4096.
+    pub keep_resident_kib: usize,
+    /// Keep compiled handlers on disk across restarts. Default: true.
+    pub disk_cache: bool,
+    /// Where. Default: `$XDG_CACHE_HOME/sandserve`, else `~/.cache/sandserve`.
+    pub cache_dir: Option<PathBuf>,
+    /// Largest size of the disk cache in MiB; least recently used entries
+    /// go first. Default: 1024.
+    pub cache_max_mib: u64,
+}
+
+impl Default for WasmLimits {
+    fn default() -> Self {
+        WasmLimits {
+            cpu_time_ms: 10_000,
+            wall_time_secs: 300.0,
+            max_memory_mib: 128,
+            max_table_elements: 20_000,
+            max_stack_kib: 1024,
+            max_response_bytes: 256 << 20,
+            max_instances: 1024,
+            max_log_bytes: 64 << 10,
+            keep_resident_kib: 4096,
+            disk_cache: true,
+            cache_dir: None,
+            cache_max_mib: 1024,
+        }
+    }
+}
+
+impl WasmLimits {
+    /// The wall-time limit.
+    pub fn wall_time(&self) -> Duration {
+        Duration::from_secs_f64(self.wall_time_secs)
+    }
+
+    /// The CPU-time limit.
+    pub fn cpu_time(&self) -> Duration {
+        Duration::from_millis(self.cpu_time_ms)
+    }
+
+    /// Linear memory per instance, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        (self.max_memory_mib as usize) << 20
+    }
+}
+
+/// Why a guest was stopped, or what went wrong running it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Fault {
+    /// It used more CPU time than allowed.
+    CpuTime(Duration),
+    /// It took longer than the wall-time limit.
+    WallTime(Duration),
+    /// It tried to grow its memory past the limit (in MiB).
+    Memory(u64),
+    /// It tried to grow a table past the limit (in elements).
+    Table(usize),
+    /// It overflowed its WebAssembly stack.
+    StackOverflow,
+    /// It reached an `unreachable` after printing something: a panic, in
+    /// every language toolchain we know of.
+    Panic,
+    /// Another trap.
+    Trap(Trap),
+    /// It tried to send more than `max_response_bytes`.
+    ResponseTooLarge(u64),
+    /// Its client went away while it was writing.
+    ClientGone,
+    /// An error raised by the host on its behalf (a resource it does not own,
+    /// say); the text is wasmtime's.
+    Host(String),
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::CpuTime(limit) => {
+                write!(f, "exceeded the CPU-time limit of {} ms", limit.as_millis())
+            }
+            Fault::WallTime(limit) => write!(
+                f,
+                "exceeded the wall-time limit of {} s",
+                limit.as_secs_f64()
+            ),
+            Fault::Memory(mib) => write!(f, "exceeded the memory limit of {mib} MiB"),
+            Fault::Table(n) => write!(f, "exceeded the table limit of {n} elements"),
+            Fault::StackOverflow => write!(f, "overflowed its stack"),
+            Fault::Panic => write!(f, "panicked"),
+            Fault::Trap(trap) => write!(f, "trapped: {trap}"),
+            Fault::ResponseTooLarge(limit) => {
+                write!(f, "sent a response larger than the limit of {limit} bytes")
+            }
+            Fault::ClientGone => write!(f, "lost its client"),
+            Fault::Host(text) => write!(f, "failed: {text}"),
+        }
+    }
+}
+
+impl std::error::Error for Fault {}
+
+/// Raised by the host to stop a guest: carried through wasmtime as the
+/// error of a trap and recognised again by type.
+#[derive(Debug)]
+pub enum Stop {
+    /// The CPU-time budget ran out.
+    CpuTime(Duration),
+    /// Memory would grow past the limit (MiB).
+    Memory(u64),
+    /// A table would grow past the limit (elements).
+    Table(usize),
+    /// The response would pass its byte limit.
+    ResponseTooLarge(u64),
+    /// The client went away.
+    ClientGone,
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "stopped by the host: {self:?}")
+    }
+}
+
+impl std::error::Error for Stop {}
+
+/// Classifies the error a guest call ended with. `printed` tells whether the
+/// guest wrote anything to stdout or stderr (a trap at `unreachable` after
+/// output is a panic).
+pub fn classify(error: &wasmtime::Error, printed: bool) -> Fault {
+    if let Some(stop) = error.downcast_ref::<Stop>() {
+        return match stop {
+            Stop::CpuTime(limit) => Fault::CpuTime(*limit),
+            Stop::Memory(mib) => Fault::Memory(*mib),
+            Stop::Table(n) => Fault::Table(*n),
+            Stop::ResponseTooLarge(n) => Fault::ResponseTooLarge(*n),
+            Stop::ClientGone => Fault::ClientGone,
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::StackOverflow) => Fault::StackOverflow,
+        Some(Trap::UnreachableCodeReached) if printed => Fault::Panic,
+        Some(trap) => Fault::Trap(*trap),
+        None => Fault::Host(format!("{error:#}")),
+    }
+}
+
+/// The resource limiter of one store: refuses memory and table growth past
+/// the limits with a [`Stop`] (a trap the guest cannot catch), and remembers
+/// that it did.
+#[derive(Debug)]
+pub struct Limiter {
+    memory_bytes: usize,
+    memory_mib: u64,
+    table_elements: usize,
+    /// Set when a growth was refused.
+    pub hit: bool,
+}
+
+impl Limiter {
+    /// A limiter for `limits`.
+    pub fn new(limits: &WasmLimits) -> Self {
+        Limiter {
+            memory_bytes: limits.memory_bytes(),
+            memory_mib: limits.max_memory_mib,
+            table_elements: limits.max_table_elements,
+            hit: false,
+        }
+    }
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.hit = true;
+            return Err(Stop::Memory(self.memory_mib).into());
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.table_elements {
+            self.hit = true;
+            return Err(Stop::Table(self.table_elements).into());
+        }
+        Ok(true)
+    }
+}
+
+/// CPU time of one request: wall time since the guest got its slot, less
+/// the time it spent parked in host calls (sleeping, waiting on the client).
+#[derive(Debug)]
+pub struct CpuClock {
+    started: Instant,
+    parked: Duration,
+}
+
+impl CpuClock {
+    /// A clock starting now.
+    pub fn start() -> Self {
+        CpuClock {
+            started: Instant::now(),
+            parked: Duration::ZERO,
+        }
+    }
+
+    /// CPU time used so far.
+    pub fn used(&self) -> Duration {
+        self.started.elapsed().saturating_sub(self.parked)
+    }
+
+    /// Counts time spent parked since `since` as not CPU time.
+    pub fn parked_since(&mut self, since: Instant) {
+        self.parked += since.elapsed();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_come_from_types_not_text() {
+        let stop: wasmtime::Error = Stop::Memory(32).into();
+        assert!(matches!(classify(&stop, false), Fault::Memory(32)));
+        let trap: wasmtime::Error = Trap::StackOverflow.into();
+        assert!(matches!(classify(&trap, false), Fault::StackOverflow));
+        let trap: wasmtime::Error = Trap::UnreachableCodeReached.into();
+        assert!(matches!(classify(&trap, true), Fault::Panic));
+        assert!(matches!(
+            classify(&Trap::UnreachableCodeReached.into(), false),
+            Fault::Trap(Trap::UnreachableCodeReached)
+        ));
+        // Text that looks like a limit is not one.
+        let text = wasmtime::Error::msg("memory limit exceeded, forcing trap when growing memory");
+        assert!(matches!(classify(&text, false), Fault::Host(_)));
+        assert_eq!(
+            Fault::CpuTime(Duration::from_millis(2000)).to_string(),
+            "exceeded the CPU-time limit of 2000 ms"
+        );
+        assert_eq!(
+            Fault::WallTime(Duration::from_secs(3)).to_string(),
+            "exceeded the wall-time limit of 3 s"
+        );
+    }
+
+    #[test]
+    fn the_limiter_refuses_growth_past_the_limit_and_says_so() {
+        let mut l = Limiter::new(&WasmLimits {
+            max_memory_mib: 1,
+            max_table_elements: 10,
+            ..WasmLimits::default()
+        });
+        assert!(l.memory_growing(0, 1 << 20, None).unwrap());
+        assert!(!l.hit);
+        let e = l.memory_growing(1 << 20, 2 << 20, None).unwrap_err();
+        assert!(l.hit);
+        assert!(matches!(classify(&e, false), Fault::Memory(1)));
+        let e = l.table_growing(0, 11, None).unwrap_err();
+        assert!(matches!(classify(&e, false), Fault::Table(10)));
+    }
+}

@@ -1,0 +1,162 @@
+//! The request handler world, `sandserve:handler@0.1.0` (`wit/handler.wit`):
+//! its bindings, the host side of each interface it imports (`host/`), what
+//! its store holds (`state`), and the executor — one request in one fresh
+//! instance, its result a [`Reply`].
+//!
+//! The world grants the request, the response, the raw writer to the
+//! client, `sleep`, the stash, the server's names and ports and a log; the
+//! WASI interfaces a language's standard library needs are linked and grant
+//! nothing.
+
+mod bindings;
+mod host;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+
+use crate::http::{Request, ResponseWriter};
+use crate::reply::{ErrorAnswer, Reply};
+use crate::route::Captures;
+use crate::stash::Stash;
+use crate::topology::Topology;
+use crate::wasm::output::{log_output, tail};
+use crate::wasm::{classify, LoadError, Loaded, Runtime, World};
+use bindings::{Handler, HandlerPre};
+use state::{HostState, RequestHandle, ResponseHandle, WriterHandle};
+
+/// A handler component, linked and ready.
+pub type LoadedHandler = Loaded<HandlerPre<HostState>>;
+
+/// The request handler world: what its guests are granted, and how one of
+/// them answers one request.
+pub struct HandlerWorld {
+    runtime: Arc<Runtime>,
+    linker: Linker<HostState>,
+    stash: Arc<Stash>,
+    topology: Arc<Topology>,
+}
+
+impl World for HandlerWorld {
+    type Pre = HandlerPre<HostState>;
+
+    fn link(&self, component: &Component) -> wasmtime::Result<Self::Pre> {
+        HandlerPre::new(self.linker.instantiate_pre(component)?)
+    }
+}
+
+impl HandlerWorld {
+    /// The world on `runtime`, granting `stash` and `topology`.
+    pub fn new(
+        runtime: Arc<Runtime>,
+        stash: Arc<Stash>,
+        topology: Arc<Topology>,
+    ) -> wasmtime::Result<Self> {
+        let mut linker = Linker::new(runtime.engine());
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        Ok(HandlerWorld {
+            runtime,
+            linker,
+            stash,
+            topology,
+        })
+    }
+
+    /// The handler in `path`, compiled and linked for this world.
+    pub async fn load(&self, path: &std::path::Path) -> Result<Arc<LoadedHandler>, LoadError> {
+        self.runtime.load(self, path).await
+    }
+
+    /// Runs `handler` (named `name` in messages) for `request`, in a fresh
+    /// instance with every limit armed. The writer goes to the guest for
+    /// its raw writes and comes back with the reply.
+    pub async fn serve(
+        &self,
+        handler: &LoadedHandler,
+        name: &str,
+        request: Arc<Request>,
+        captures: Captures,
+        writer: ResponseWriter,
+    ) -> (Reply, ResponseWriter) {
+        let limits = self.runtime.limits();
+        let deadline = tokio::time::Instant::now() + limits.wall_time();
+        // Waiting for a slot counts against the wall time, not the CPU time:
+        // the sandbox's clock starts once the slot is won.
+        let Some(_slot) = self.runtime.slot(deadline).await else {
+            let busy = ErrorAnswer::Busy {
+                what: "no instance slot came free within the wall-time limit",
+            };
+            return (busy.into(), writer);
+        };
+        let tag = format!("{name} {}", request.target);
+        let state = HostState {
+            sandbox: self.runtime.sandbox(),
+            request,
+            captures,
+            stash: self.stash.clone(),
+            topology: self.topology.clone(),
+            response: Default::default(),
+            body: Vec::new(),
+            form: None,
+            writer,
+            writer_used: false,
+            response_bytes: 0,
+            max_response_bytes: limits.max_response_bytes,
+            tag,
+        };
+        let mut store = self.runtime.store(state);
+        let call = async {
+            let table = &mut store.data_mut().sandbox.table;
+            let req = table.push(RequestHandle)?;
+            let resp = table.push(ResponseHandle)?;
+            let writer = table.push(WriterHandle)?;
+            let instance = handler.pre.instantiate_async(&mut store).await?;
+            instance.call_handle(&mut store, req, resp, writer).await
+        };
+        let result = tokio::time::timeout_at(deadline, call).await;
+
+        let mut state = store.into_data();
+        let printed = !state.sandbox.output.is_empty();
+        let failure = match result {
+            Ok(Ok(Ok(()))) => None,
+            Ok(Ok(Err(e))) => Some(ErrorAnswer::Guest {
+                code: e.code,
+                message: e.message,
+            }),
+            Ok(Err(trap)) => Some(ErrorAnswer::HandlerFailed {
+                handler: name.to_string(),
+                fault: classify(&trap, printed),
+                output: tail(&state.sandbox.output),
+            }),
+            Err(_) => Some(ErrorAnswer::HandlerFailed {
+                handler: name.to_string(),
+                fault: crate::wasm::Fault::WallTime(limits.wall_time()),
+                output: tail(&state.sandbox.output),
+            }),
+        };
+        log_output(&state.tag, &state.sandbox.output, failure.is_some());
+        if let Some(failure) = &failure {
+            if failure.status() >= 500 {
+                tracing::warn!(target: "sandserve::guest", "{}: {failure}", state.tag);
+            }
+        }
+        let reply = match failure {
+            // Part of a response may be on the wire: close rather than answer.
+            Some(_) if state.writer_used => {
+                state.writer.break_framing();
+                Reply::Written
+            }
+            Some(failure) => Reply::Error(failure),
+            None if state.writer_used => Reply::Written,
+            None => {
+                state.response.body = std::mem::take(&mut state.body).into();
+                Reply::Response(state.response)
+            }
+        };
+        (reply, state.writer)
+    }
+}

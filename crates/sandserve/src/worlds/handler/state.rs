@@ -1,0 +1,69 @@
+//! What one request's store holds: the sandbox every world has, and what
+//! this world grants — the request, the response being built, the writer
+//! to the client, the stash and the server's names and ports.
+
+use std::sync::Arc;
+
+use wasmtime_wasi::{WasiCtxView, WasiView};
+
+use crate::http::form::{FormError, FormField};
+use crate::http::{Request, Response, ResponseWriter};
+use crate::route::Captures;
+use crate::stash::Stash;
+use crate::topology::Topology;
+use crate::wasm::{Sandbox, Sandboxed, Stop};
+
+/// The `request` resource: there is one per store, so it carries nothing.
+pub struct RequestHandle;
+/// The `response` resource.
+pub struct ResponseHandle;
+/// The `response-writer` resource.
+pub struct WriterHandle;
+
+/// Per-request store data.
+pub struct HostState {
+    pub(super) sandbox: Sandbox,
+    pub(super) request: Arc<Request>,
+    pub(super) captures: Captures,
+    pub(super) stash: Arc<Stash>,
+    pub(super) topology: Arc<Topology>,
+    /// The response's head and switches; its body is kept in `body`.
+    pub(super) response: Response,
+    /// The response body as built by `set-body` and `append-body`.
+    pub(super) body: Vec<u8>,
+    /// The request's form fields, parsed on first use.
+    pub(super) form: Option<Result<Vec<FormField>, FormError>>,
+    /// The client: written to directly by the writer resource.
+    pub(super) writer: ResponseWriter,
+    pub(super) writer_used: bool,
+    pub(super) response_bytes: u64,
+    pub(super) max_response_bytes: u64,
+    /// Names the request in log lines.
+    pub(super) tag: String,
+}
+
+impl HostState {
+    /// Counts bytes a handler sends; past the limit, the guest is stopped.
+    pub(super) fn count_response_bytes(&mut self, n: usize) -> wasmtime::Result<()> {
+        self.response_bytes += n as u64;
+        if self.response_bytes > self.max_response_bytes {
+            return Err(Stop::ResponseTooLarge(self.max_response_bytes).into());
+        }
+        Ok(())
+    }
+}
+
+impl Sandboxed for HostState {
+    fn sandbox(&mut self) -> &mut Sandbox {
+        &mut self.sandbox
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.sandbox.wasi,
+            table: &mut self.sandbox.table,
+        }
+    }
+}
