@@ -193,6 +193,27 @@ fn bad_configuration_stops_start_up_saying_what_and_where() {
 }
 
 #[test]
+fn threads_sets_the_worker_threads() {
+    let root = DocRoot::new();
+    for n in ["1", "3"] {
+        let server = Running::start(&[
+            "serve",
+            root.path().to_str().unwrap(),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--threads",
+            n,
+        ]);
+        server.stdout_line(&format!("with {n} worker threads"));
+    }
+    let (code, stderr) = run_to_end(&["serve", "--threads", "0", "--port", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("threads: must be at least 1"), "{stderr}");
+}
+
+#[test]
 fn a_port_in_use_is_named() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();

@@ -250,6 +250,18 @@ fn stash_roundtrip() {
     );
     let bad = server.get("/stash-roundtrip.wasm?action=put&key=not-a-uuid");
     assert!(bad.json_error().1.contains("not a UUID"), "{}", bad.text());
+    // A bad pipeline is answered before the handler runs: nothing is stored.
+    let piped = server.get(&format!(
+        "/stash-roundtrip.wasm?action=put&key={key}&value=x&pipe=nope"
+    ));
+    assert_eq!(piped.json_error(), (500, "pipe: unknown pipe \"nope\"".to_string()));
+    assert_eq!(
+        server
+            .get(&format!("/stash-roundtrip.wasm?action=take&key={key}"))
+            .status,
+        404,
+        "the handler did not run"
+    );
 }
 
 #[test]
@@ -511,7 +523,14 @@ fn hostile_trap() {
     let (resp, _) = hostile(&server, "/hostile-trap.wasm");
     let (code, message) = resp.json_error();
     assert_eq!(code, 500);
-    assert!(message.contains("panicked"), "{message}");
+    assert!(
+        message.starts_with("handler /hostile-trap.wasm panicked"),
+        "named by its URL path: {message}"
+    );
+    assert!(
+        !message.contains(root.path().to_str().unwrap()),
+        "no server path in the answer: {message}"
+    );
     assert!(
         message.contains("this handler always panics"),
         "the panic message: {message}"
@@ -609,9 +628,10 @@ fn files_that_are_not_components() {
         let (code, message) = resp.json_error();
         assert_eq!(code, 500);
         assert!(
-            message.contains(&format!("{name}.wasm: not a valid component")),
+            message.starts_with(&format!("handler /{name}.wasm: not a valid component")),
             "{message}"
         );
+        assert!(!message.contains(root.path().to_str().unwrap()), "{message}");
     }
     let core = server.get("/core.wasm");
     assert_eq!(core.status, 200);

@@ -3,8 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sandserve::http::Pace;
-use sandserve::pipes::{Pipeline, Step};
+use sandserve::testing::{Pace, Pipeline, Step};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -22,7 +22,7 @@
 //! [`Reply::Done`] when the [`Response`] or the [`Writer`] already said it
 //! all. Headers are appended to those already set on the response.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 #[doc(hidden)]
 pub mod bindings {

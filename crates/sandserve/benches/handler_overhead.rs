@@ -8,16 +8,10 @@
 //! runs it). Prints criterion's estimate, then p50/p99 over 20,000 runs.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use sandserve::config::PortSpec;
-use sandserve::http::parse::parse_head;
-use sandserve::http::{Limits, Peer, Request, Scheme};
-use sandserve::wasm::Outcome;
-use sandserve::{Config, Server};
+use sandserve::testing::HandlerBench;
 
 fn hello_wasm() -> PathBuf {
     let target = std::env::var("CARGO_TARGET_DIR")
@@ -38,41 +32,11 @@ fn overhead(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let root = std::env::temp_dir();
-    let (server, compiled) = runtime.block_on(async {
-        let mut config = Config {
-            doc_root: Some(root),
-            browser_host: "127.0.0.1".into(),
-            ..Config::default()
-        };
-        config.ports.insert("http".into(), vec![PortSpec::Auto]);
-        let server = Server::bind(config).await.unwrap();
-        let compiled = server.site().wasm.load(&hello_wasm()).await.ok().unwrap();
-        (server, compiled)
-    });
-    let site = server.site().clone();
-    let raw = b"GET /hello.wasm HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    let (head, _) = parse_head(raw, &Limits::default()).unwrap().unwrap();
-    let addr = "127.0.0.1:8000".parse().unwrap();
-    let peer = Peer {
-        client: addr,
-        server: addr,
-        scheme: Scheme::Http,
-    };
-    let request = Arc::new(Request::new(head, Bytes::new(), peer));
-    let once = || {
-        let (writes, _pending) = tokio::sync::mpsc::channel(1);
-        let (site, request, compiled) = (site.clone(), request.clone(), compiled.clone());
-        async move {
-            match site
-                .wasm
-                .run(&compiled, request, Vec::new(), site.clone(), writes)
-                .await
-            {
-                Outcome::Response(r) => black_box(r),
-                other => panic!("{other:?}"),
-            }
-        }
+    let bench = runtime
+        .block_on(HandlerBench::new(&hello_wasm()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let once = || async {
+        assert!(black_box(bench.run_once().await));
     };
 
     c.bench_function("hello handler: instantiate + call + drop", |b| {
@@ -81,12 +45,9 @@ fn overhead(c: &mut Criterion) {
 
     // The per-request reload check: stat the file, find the compiled
     // component in memory. (A file watcher would save only this.)
-    let path = hello_wasm();
     c.bench_function("hello handler: reload check (stat + lookup)", |b| {
-        b.to_async(&runtime).iter(|| {
-            let (site, path) = (site.clone(), path.clone());
-            async move { black_box(site.wasm.load(&path).await.ok()) }
-        })
+        b.to_async(&runtime)
+            .iter(|| async { black_box(bench.reload_check().await) })
     });
 
     let samples: Vec<Duration> = runtime.block_on(async {

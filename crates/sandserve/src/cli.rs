@@ -245,7 +245,11 @@ fn serve(args: ServeArgs) -> ExitCode {
             Ok(s) => s,
             Err(e) => return fail(&e),
         };
-        println!("sandserve: serving {}", server.doc_root().display());
+        println!(
+            "sandserve: serving {} with {} worker threads",
+            server.doc_root().display(),
+            tokio::runtime::Handle::current().metrics().num_workers()
+        );
         for l in server.listeners() {
             println!(
                 "sandserve: {} on {} (bound to {})",

@@ -72,10 +72,38 @@ impl std::fmt::Display for ResolveError {
     }
 }
 
+/// A document root or alias that cannot be mounted.
+#[derive(Debug)]
+pub struct MountError {
+    /// `"document root"` or `"alias"`.
+    pub what: &'static str,
+    /// The path as configured.
+    pub path: PathBuf,
+    /// The system's answer.
+    pub source: io::Error,
+}
+
+impl std::fmt::Display for MountError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.what, self.path.display(), self.source)
+    }
+}
+
+impl std::error::Error for MountError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
 impl Mounts {
     /// The document root and aliases `(url_path, local_path)`. Paths must
-    /// exist; they are made canonical here.
-    pub fn new(doc_root: &Path, aliases: &[(String, PathBuf)]) -> io::Result<Self> {
+    /// exist, and the document root must be a directory; they are made
+    /// canonical here.
+    pub fn new(doc_root: &Path, aliases: &[(String, PathBuf)]) -> Result<Self, MountError> {
+        let error = |what: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| MountError { what, path, source }
+        };
         let mut mounts = Vec::with_capacity(aliases.len() + 1);
         for (url_path, local) in aliases {
             let url_path = if url_path.starts_with('/') {
@@ -85,22 +113,21 @@ impl Mounts {
             };
             mounts.push(Mount {
                 url_path,
-                local: local.canonicalize().map_err(|e| {
-                    io::Error::new(e.kind(), format!("alias {}: {e}", local.display()))
-                })?,
+                local: local.canonicalize().map_err(error("alias", local))?,
             });
         }
         mounts.sort_by_key(|m| std::cmp::Reverse(m.url_path.len()));
         mounts.push(Mount {
             url_path: "/".to_string(),
-            local: doc_root.canonicalize().map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("document root {}: {e}", doc_root.display()),
-                )
-            })?,
+            local: doc_root
+                .canonicalize()
+                .map_err(error("document root", doc_root))?,
         });
-        Ok(Mounts { mounts })
+        let mounts = Mounts { mounts };
+        if !mounts.doc_root().is_dir() {
+            return Err(error("document root", doc_root)(io::Error::other("not a directory")));
+        }
+        Ok(mounts)
     }
 
     /// The canonical document root.

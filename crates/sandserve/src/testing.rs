@@ -36,7 +36,7 @@ pub struct HandlerBench {
 
 impl HandlerBench {
     /// Loads the component in `path` (with no disk cache).
-    pub async fn new(path: &Path) -> Result<HandlerBench, String> {
+    pub async fn new(path: &Path) -> Result<HandlerBench, Box<dyn std::error::Error>> {
         let limits = WasmLimits {
             disk_cache: false,
             ..WasmLimits::default()
@@ -51,11 +51,9 @@ impl HandlerBench {
             Arc::new(topology),
         )
         .map_err(|e| e.to_string())?;
-        let handler = world.load(path).await.map_err(|e| e.to_string())?;
+        let handler = world.load(path).await?;
         let raw = b"GET /hello.wasm HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-        let (head, _) = parse_head(raw, &Limits::default())
-            .map_err(|e| e.to_string())?
-            .ok_or("a partial head")?;
+        let (head, _) = parse_head(raw, &Limits::default())?.ok_or("a partial head")?;
         let addr = "127.0.0.1:8000".parse().expect("an address");
         let peer = Peer {
             client: addr,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::config::{default_cache_dir, Config, ConfigError};
 use crate::dispatch::{Dispatcher, RouteKind};
-use crate::mounts::Mounts;
+use crate::mounts::{MountError, Mounts};
 use crate::route::{Methods, Pattern, PatternError, RouteTable};
 use crate::stash::Stash;
 use crate::tls::TlsError;
@@ -26,12 +26,7 @@ pub enum StartError {
     /// The configuration is unusable.
     Config(ConfigError),
     /// The document root or an alias cannot be used.
-    DocRoot {
-        /// The path as configured.
-        path: PathBuf,
-        /// The system's answer.
-        source: std::io::Error,
-    },
+    Mount(MountError),
     /// A subdomain cannot be made into a domain name.
     Hosts(HostError),
     /// TLS could not be set up.
@@ -65,7 +60,7 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Config(e) => write!(f, "{e}"),
-            StartError::DocRoot { path, source } => write!(f, "{}: {source}", path.display()),
+            StartError::Mount(e) => write!(f, "{e}"),
             StartError::Hosts(e) => write!(f, "subdomains: {e}"),
             StartError::Tls { key, error } => write!(f, "{key}: {error}"),
             StartError::Runtime(e) => write!(f, "{e}"),
@@ -83,7 +78,7 @@ impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             StartError::Config(e) => Some(e),
-            StartError::DocRoot { source, .. } => Some(source),
+            StartError::Mount(e) => Some(e),
             StartError::Hosts(e) => Some(e),
             StartError::Tls { error, .. } => Some(error),
             StartError::Runtime(e) => Some(e),
@@ -118,17 +113,7 @@ impl App {
             .iter()
             .map(|a| (a.url_path.clone(), a.local_dir.clone()))
             .collect();
-        let mounts = Mounts::new(&doc_root, &aliases).map_err(|source| StartError::DocRoot {
-            path: doc_root.clone(),
-            source,
-        })?;
-        if !mounts.doc_root().is_dir() {
-            return Err(StartError::DocRoot {
-                path: doc_root,
-                source: std::io::Error::other("not a directory"),
-            });
-        }
-        Ok(mounts)
+        Mounts::new(&doc_root, &aliases).map_err(StartError::Mount)
     }
 
     /// The names of `config` (ports are set once the listeners are bound).

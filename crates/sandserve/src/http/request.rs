@@ -205,24 +205,7 @@ mod tests {
     use super::*;
 
     fn request(target: &str, headers: &[(&str, &str)]) -> Request {
-        let mut h = Headers::new();
-        for (n, v) in headers {
-            h.push(*n, *v);
-        }
-        let head = Head {
-            method: "GET".into(),
-            target: target.into(),
-            version: Version::Http11,
-            request_line: vec![],
-            headers: h,
-        };
-        let addr: SocketAddr = "127.0.0.1:8000".parse().unwrap();
-        let peer = Peer {
-            client: addr,
-            server: addr,
-            scheme: Scheme::Http,
-        };
-        Request::new(head, Bytes::new(), peer)
+        crate::http::testing::request("GET", target, headers)
     }
 
     #[test]

@@ -481,35 +481,12 @@ fn contained(root: &Path, base: &Path, path: &str) -> Result<PathBuf, SubErrorKi
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::net::SocketAddr;
-
-    use bytes::Bytes;
 
     use super::*;
     use crate::config::Config;
-    use crate::http::parse::{Head, Version};
-    use crate::http::{Headers, Peer, Scheme};
 
-    /// A request for `target` with these headers.
     fn request(target: &str, headers: &[(&str, &str)]) -> Request {
-        let mut h = Headers::new();
-        for (n, v) in headers {
-            h.push(*n, *v);
-        }
-        let head = Head {
-            method: "GET".into(),
-            target: target.into(),
-            version: Version::Http11,
-            request_line: vec![],
-            headers: h,
-        };
-        let addr: SocketAddr = "127.0.0.1:8000".parse().unwrap();
-        let peer = Peer {
-            client: addr,
-            server: addr,
-            scheme: Scheme::Http,
-        };
-        Request::new(head, Bytes::new(), peer)
+        crate::http::testing::request("GET", target, headers)
     }
 
     /// Names, ports and a document root holding `data.txt`.
