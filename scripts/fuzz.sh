@@ -11,7 +11,7 @@ seconds=${1:-10}
 shift || true
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(pipe_parser template_tokenizer request_head)
+[ ${#targets[@]} -gt 0 ] || targets=(pipe_parser pipelines template_tokenizer request_head)
 cargo fuzz build -O -s none
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -133,7 +133,7 @@ fn prints_one_line_per_listener_and_serves() {
             .parse()
             .unwrap();
         let mut conn = Conn::connect(([127, 0, 0, 1], port).into());
-        conn.send(b"GET /hello.txt?q=1 HTTP/1.1\r\nConnection: close\r\n\r\n");
+        conn.send(b"GET /hello.txt?q=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         assert_eq!(conn.read_response(false).body, b"hello\n");
     }
     let log = server.stderr_line("GET /hello.txt?q=1");
@@ -252,10 +252,10 @@ fn sigterm_finishes_requests_in_flight_then_exits_zero() {
 
         // An idle keep-alive connection, and a download in progress.
         let mut idle = Conn::connect(addr);
-        idle.send(b"GET /small.txt HTTP/1.1\r\n\r\n");
+        idle.send(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_eq!(idle.read_response(false).body, b"s");
         let mut download = Conn::connect(addr);
-        download.send(b"GET /big.bin HTTP/1.1\r\n\r\n");
+        download.send(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
         let mut first = [0u8; 1024];
         download.stream.read_exact(&mut first).unwrap();
 

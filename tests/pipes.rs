@@ -138,7 +138,7 @@ fn gzip_compresses_and_order_matters() {
 fn pipes_never_touch_asis_missing_files_or_errors() {
     let (_root, server) = site();
     assert_eq!(
-        server.exchange(b"GET /raw.asis?pipe=status(500) HTTP/1.1\r\n\r\n"),
+        server.exchange(b"GET /raw.asis?pipe=status(500) HTTP/1.1\r\nHost: x\r\n\r\n"),
         b"HTTP/1.1 200 OK\r\n\r\nasis"
     );
     assert_eq!(server.get("/missing.txt?pipe=status(200)").status, 404);
@@ -171,7 +171,7 @@ fn bad_pipelines_are_500s_that_say_why() {
 fn timed_pieces(server: &TestServer, path: &str) -> (String, Vec<(Duration, Vec<u8>)>) {
     let mut conn = server.connect();
     let start = Instant::now();
-    conn.send(format!("GET {path} HTTP/1.1\r\nConnection: close\r\n\r\n").as_bytes());
+    conn.send(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes());
     let mut head = Vec::new();
     let mut pieces = Vec::new();
     let mut buf = [0u8; 4096];
@@ -284,7 +284,9 @@ fn trickle_streams_a_large_file_without_reading_it_first() {
     let server = TestServer::start(&root);
     let mut conn = server.connect();
     let start = Instant::now();
-    conn.send(b"GET /big.bin?pipe=trickle(1000:d0.2) HTTP/1.1\r\nConnection: close\r\n\r\n");
+    conn.send(
+        b"GET /big.bin?pipe=trickle(1000:d0.2) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
     let mut buf = vec![0u8; 1 << 16];
     let mut got = 0usize;
     let mut first_body_at = None;
@@ -316,4 +318,86 @@ fn head_requests_are_not_paced() {
     let resp = server.request("HEAD", "/digits.txt?pipe=trickle(d2)", &[]);
     assert_eq!(resp.status, 200);
     assert!(start.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn no_url_freezes_the_server() {
+    let (_root, server) = site();
+    // A step of 2^64 - 1 bytes once wrapped the count of bytes sent: the
+    // HEAD form spun a worker thread forever, the GET form never ended.
+    let freeze = "/digits.txt?pipe=trickle(1:d0:18446744073709551615:r2)";
+    let started = Instant::now();
+    let mut heads: Vec<_> = (0..4).map(|_| server.connect()).collect();
+    for conn in &mut heads {
+        conn.send(format!("HEAD {freeze} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes());
+    }
+    for conn in &mut heads {
+        assert_eq!(conn.read_response(true).status, 200);
+    }
+    assert_eq!(server.get(freeze).body, b"0123456789");
+    assert_eq!(server.get("/twenty.txt").status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn every_number_a_pipe_takes_is_bounded() {
+    let root = DocRoot::new();
+    root.file("digits.txt", "0123456789")
+        .file("big.txt", vec![b'x'; 4096]);
+    let server = TestServer::start_with(&root, |c| {
+        c.pipes.max_delay_secs = 2.0;
+        c.pipes.max_total_delay_secs = 3.0;
+        c.pipes.max_body_bytes = 1024;
+        c.pipes.max_steps = 4;
+        c.pipes.max_trickle_items = 8;
+    });
+    for (pipe, needle) in [
+        ("trickle(d2.5)", "delay 2.5 is not within 0..=2 seconds"),
+        // Ten rounds of half a second: five seconds of pauses in all.
+        (
+            "trickle(1:d0.5:r2)",
+            "the pauses add up to 5.0 s, more than the limit of 3 s",
+        ),
+        ("trickle(1:1:1:1:1:1:1:1:1)", "more than 8 items"),
+        (
+            "status(200)|status(200)|status(200)|status(200)|status(200)",
+            "more than 4 steps",
+        ),
+    ] {
+        let resp = server.get(&format!("/digits.txt?pipe={pipe}"));
+        let (code, message) = resp.json_error();
+        assert_eq!(code, 500, "{pipe}");
+        assert!(message.contains(needle), "{pipe}: {message}");
+    }
+    for pipe in ["gzip", "sub"] {
+        let resp = server.get(&format!("/big.txt?pipe={pipe}"));
+        let (code, message) = resp.json_error();
+        assert_eq!(code, 500);
+        assert!(
+            message.contains("a body of 4096 bytes is larger than the limit of 1024"),
+            "{pipe}: {message}"
+        );
+    }
+    // Within the limits all is as before.
+    let resp = server.get("/digits.txt?pipe=trickle(5:d0.1:r2)");
+    assert_eq!(resp.body, b"0123456789");
+}
+
+#[test]
+fn a_header_pipe_with_a_line_break_closes_the_connection() {
+    let (_root, server) = site();
+    let raw = server.exchange(
+        b"GET /digits.txt?pipe=header(X-A,1%5Cr%5CnX-Injected:%20yes) HTTP/1.1\r\nHost: x\r\n\r\nGET /twenty.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        text.contains("\r\nX-A: 1\r\nX-Injected: yes\r\n"),
+        "written as asked: {text}"
+    );
+    assert!(text.ends_with("0123456789"), "and then closed: {text}");
+    assert!(!text.contains("abcdefghij"), "{text}");
 }

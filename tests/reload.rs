@@ -143,7 +143,7 @@ fn concurrent_first_requests_compile_once() {
             std::thread::spawn(move || {
                 let mut conn = Conn::connect(addr);
                 barrier.wait();
-                conn.send(b"GET /r.wasm HTTP/1.1\r\nConnection: close\r\n\r\n");
+                conn.send(b"GET /r.wasm HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
                 conn.read_response(false).status
             })
         })

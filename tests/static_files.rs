@@ -78,7 +78,7 @@ fn head_sends_headers_and_no_body() {
     assert_eq!(head.header("content-length"), Some("12"));
     assert_eq!(head.header("content-type"), get.header("content-type"));
     let mut conn = server.connect();
-    conn.send(b"HEAD /page.html HTTP/1.1\r\nConnection: close\r\n\r\n");
+    conn.send(b"HEAD /page.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let raw = conn.read_to_close();
     assert!(raw.ends_with(b"\r\n\r\n"), "no body after a HEAD answer");
 }
@@ -270,7 +270,7 @@ fn asis_files_are_sent_byte_for_byte_and_close() {
         "exactly the file, then close (the pipelined request is not answered)"
     );
     assert_eq!(
-        server.exchange(b"HEAD /r.asis HTTP/1.1\r\n\r\n"),
+        server.exchange(b"HEAD /r.asis HTTP/1.1\r\nHost: x\r\n\r\n"),
         raw,
         "HEAD sends it all too"
     );
@@ -311,7 +311,9 @@ fn nothing_outside_the_root_is_ever_served() {
         "/inside.txt%00".to_string(),
     ] {
         let mut conn = server.connect();
-        conn.send(format!("GET {path} HTTP/1.1\r\nConnection: close\r\n\r\n").as_bytes());
+        conn.send(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
         let raw = conn.read_to_close();
         let text = String::from_utf8_lossy(&raw);
         assert!(!text.contains("TOP SECRET"), "{path}: {text}");

@@ -128,7 +128,7 @@ fn a_generated_ca_covers_every_domain_on_every_https_port() {
     // Plain http on both http ports: the same bytes.
     for addr in listeners(&server, "http") {
         let mut conn = sandserve_tests::Conn::connect(addr);
-        conn.send(b"GET /page.txt HTTP/1.1\r\nConnection: close\r\n\r\n");
+        conn.send(b"GET /page.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         assert_eq!(conn.read_response(false).text(), "same everywhere\n");
     }
     // The certificates are reused by the next start.

@@ -127,7 +127,7 @@ fn request_bodies_are_consumed_by_length_and_by_chunks() {
 }
 
 #[test]
-fn absolute_form_targets_and_missing_host_are_served() {
+fn absolute_form_targets_are_served_and_a_missing_host_refused() {
     let (_root, server) = site();
     let raw = server.exchange(
         b"GET http://example.test:1234/a.txt?x=1 HTTP/1.1\r\nHost: other\r\n\r\nGET /b.txt HTTP/1.1\r\nConnection: close\r\n\r\n",
@@ -135,13 +135,17 @@ fn absolute_form_targets_and_missing_host_are_served() {
     let resps = parse_all(&raw);
     assert_eq!(resps.len(), 2);
     assert_eq!(resps[0].body, b"alpha\n");
-    assert_eq!(resps[1].body, b"bravo!\n");
+    assert_eq!(
+        resps[1].json_error(),
+        (400, "an HTTP/1.1 request needs a Host header".to_string())
+    );
 }
 
 #[test]
 fn empty_lines_before_a_request_are_ignored() {
     let (_root, server) = site();
-    let raw = server.exchange(b"\r\n\r\nGET /a.txt HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let raw =
+        server.exchange(b"\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_eq!(parse_all(&raw)[0].body, b"alpha\n");
 }
 

@@ -213,6 +213,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         config.bind_address = true;
         config.server_host = Some(bind);
     }
+    if let Err(e) = config.validate("command line") {
+        return fail(&e);
+    }
     let level_name = args
         .log_level
         .or_else(|| config.log_level.clone())

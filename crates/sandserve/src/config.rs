@@ -12,6 +12,7 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use crate::http::Limits;
+pub use crate::pipes::PipeLimits;
 pub use crate::stash::StashLimits;
 pub use crate::wasm::WasmLimits;
 
@@ -47,10 +48,16 @@ pub struct Config {
     pub wasm: WasmLimits,
     /// Limits on the stash.
     pub stash: StashLimits,
+    /// Limits on what `?pipe=` may ask for.
+    pub pipes: PipeLimits,
     /// Routes to handlers, tried before the default routes. Default: none.
     pub routes: Vec<RouteConfig>,
     /// wpt's start-up DNS probe; accepted for compatibility, not performed.
     pub check_subdomains: bool,
+    /// Accept HTTP/1.1 requests without a `Host` header, with several, or
+    /// with one that is not a host and port (as wptserve does, for old
+    /// clients). Default: false — such requests get `400` (RFC 9112 §3.2).
+    pub lenient_host: bool,
     /// Log level (`error`, `warn`, `info`, `debug`, `trace`). Default: `info`.
     pub log_level: Option<String>,
     /// Worker threads serving connections. Default: one per core.
@@ -80,8 +87,10 @@ impl Default for Config {
             timeouts: Timeouts::default(),
             wasm: WasmLimits::default(),
             stash: StashLimits::default(),
+            pipes: PipeLimits::default(),
             routes: Vec::new(),
             check_subdomains: false,
+            lenient_host: false,
             log_level: None,
             threads: None,
             ws_doc_root: None,
@@ -515,6 +524,15 @@ impl Config {
         }
         if w.max_memory_mib > 4096 {
             return Err("wasm.max_memory_mib: at most 4096 (a 32-bit memory)".into());
+        }
+        let p = &self.pipes;
+        for (key, value) in [
+            ("pipes.max_delay_secs", p.max_delay_secs),
+            ("pipes.max_total_delay_secs", p.max_total_delay_secs),
+        ] {
+            if !(value.is_finite() && (0.0..1e9).contains(&value)) {
+                return Err(format!("{key}: must be a number of seconds, not {value}"));
+            }
         }
         if !(self.stash.ttl_secs.is_finite() && self.stash.ttl_secs > 0.0) {
             return Err("stash.ttl_secs: must be a positive number of seconds".into());

@@ -125,7 +125,9 @@ impl Mounts {
         });
         let mounts = Mounts { mounts };
         if !mounts.doc_root().is_dir() {
-            return Err(error("document root", doc_root)(io::Error::other("not a directory")));
+            return Err(error("document root", doc_root)(io::Error::other(
+                "not a directory",
+            )));
         }
         Ok(mounts)
     }

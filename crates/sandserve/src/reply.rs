@@ -41,12 +41,13 @@ impl From<ErrorAnswer> for Reply {
 /// | --- | --- | --- |
 /// | `Head` | 400, 414, 431, 505 | the request head is malformed (400), its line too long (414), its header section too large or too long (431), its HTTP version one we do not speak (505) |
 /// | `BadTarget` | 400 | the target is not origin-, absolute-, asterisk- or authority-form as the method requires |
+/// | `BadHost` | 400 | an HTTP/1.1 request with no `Host`, several, or one that is not a host and port (unless `lenient_host`) |
 /// | `BadChunk` | 400 | a chunked body is malformed |
 /// | `BodyTooLarge` | 413 | a body is larger than `limits.max_body_bytes` |
 /// | `HeadTimeout`, `BodyTimeout` | 408 | a head or body did not arrive within `timeouts.header_read_secs` |
 /// | `NoRoute` | 404 | no route answers this method and path |
-/// | `File` | 404, 500, 400, 416 | nothing at the path (404); a file that cannot be read, a broken `.headers` file, a failed substitution, an `.asis` directory (500); a non-ASCII `Range` (400); no satisfiable range (416, with `Content-Range: bytes */SIZE`) |
-/// | `Pipe` | 500 | a `?pipe=` that does not parse or cannot be applied |
+/// | `File` | 404, 500, 400, 416 | nothing at the path (404); a file that cannot be read, a broken `.headers` file, a failed substitution or one too large, an `.asis` directory (500); a non-ASCII `Range` (400); no satisfiable range (416, with `Content-Range: bytes */SIZE`) |
+/// | `Pipe` | 500 | a `?pipe=` that does not parse, asks for more than its limits, or cannot be applied |
 /// | `HandlerUnusable` | 500 | a handler file that is not a component this server can run |
 /// | `HandlerFailed` | 500 | a handler trapped or hit a limit before writing anything |
 /// | `Guest` | the handler's | a handler returned its own error |
@@ -61,6 +62,8 @@ pub enum ErrorAnswer {
     Head(HeadError),
     /// A request target of the wrong form.
     BadTarget(String),
+    /// An HTTP/1.1 request without one valid `Host` header: why.
+    BadHost(&'static str),
     /// A malformed chunked body.
     BadChunk(ChunkError),
     /// A body over the size limit.
@@ -125,7 +128,7 @@ impl ErrorAnswer {
                 HeadError::UnsupportedVersion(_) => 505,
                 _ => 400,
             },
-            ErrorAnswer::BadTarget(_) | ErrorAnswer::BadChunk(_) => 400,
+            ErrorAnswer::BadTarget(_) | ErrorAnswer::BadHost(_) | ErrorAnswer::BadChunk(_) => 400,
             ErrorAnswer::BodyTooLarge { .. } => 413,
             ErrorAnswer::HeadTimeout | ErrorAnswer::BodyTimeout => 408,
             ErrorAnswer::NoRoute { .. } => 404,
@@ -149,6 +152,7 @@ impl ErrorAnswer {
             self,
             ErrorAnswer::Head(_)
                 | ErrorAnswer::BadTarget(_)
+                | ErrorAnswer::BadHost(_)
                 | ErrorAnswer::BadChunk(_)
                 | ErrorAnswer::BodyTooLarge { .. }
                 | ErrorAnswer::HeadTimeout
@@ -174,6 +178,7 @@ impl fmt::Display for ErrorAnswer {
         match self {
             ErrorAnswer::Head(e) => write!(f, "{e}"),
             ErrorAnswer::BadTarget(t) => write!(f, "bad request target {t:?}"),
+            ErrorAnswer::BadHost(why) => write!(f, "{why}"),
             ErrorAnswer::BadChunk(e) => write!(f, "{e}"),
             ErrorAnswer::BodyTooLarge {
                 declared: Some(n),

@@ -15,9 +15,140 @@ pub use crate::sub::template::{tokenize, Token};
 use crate::http::{Peer, Request, ResponseWriter, Scheme, Transport};
 use crate::reply::{ErrorAnswer, Reply};
 use crate::stash::Stash;
-use crate::topology::Topology;
 use crate::wasm::{Runtime, WasmLimits};
 use crate::worlds::handler::{HandlerWorld, LoadedHandler};
+
+/// What running a pipeline end to end did.
+#[cfg(feature = "fuzzing")]
+#[derive(Debug)]
+pub struct PipelineRun {
+    /// Everything written to the client.
+    pub written: Vec<u8>,
+    /// The length of the body the pipeline made.
+    pub body_len: u64,
+    /// Time spent, on the paused clock (pauses pass at once).
+    pub took: std::time::Duration,
+    /// Whether it was refused as a whole (an error answer).
+    pub refused: bool,
+}
+
+/// The limits the pipelines of [`run_pipeline`] run under.
+#[cfg(feature = "fuzzing")]
+pub const FUZZ_PIPE_LIMITS: crate::pipes::PipeLimits = crate::pipes::PipeLimits {
+    max_steps: 32,
+    max_trickle_items: 256,
+    max_delay_secs: 10.0,
+    max_total_delay_secs: 30.0,
+    max_body_bytes: 1 << 20,
+};
+
+/// Parses `pipe` and applies it to a 200 response with `body`, then writes
+/// the response to a client in memory, on a runtime whose clock is paused
+/// (pauses pass at once but are counted). `None` if the pipe did not parse.
+#[cfg(feature = "fuzzing")]
+pub fn run_pipeline(pipe: &str, body: &[u8], head_only: bool) -> Option<PipelineRun> {
+    use std::sync::OnceLock;
+
+    use crate::http::Response;
+    use crate::mounts::Mounts;
+    use crate::sub::SubContext;
+
+    static ROOT: OnceLock<std::path::PathBuf> = OnceLock::new();
+    let root = ROOT.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("sandserve-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        dir
+    });
+    let pipeline = Pipeline::parse(pipe, &FUZZ_PIPE_LIMITS).ok()?;
+    let mounts = Mounts::new(root, &[]).ok()?;
+    let topology = crate::app::App::topology(&crate::Config::default()).ok()?;
+    let raw = b"GET /x?a=1 HTTP/1.1\r\nHost: h\r\n\r\n";
+    let (head, _) = parse_head(raw, &Limits::default()).ok()??;
+    let addr = "127.0.0.1:8000".parse().ok()?;
+    let peer = Peer {
+        client: addr,
+        server: addr,
+        scheme: Scheme::Http,
+    };
+    let request = Request::new(head, Bytes::new(), peer);
+    let ctx = SubContext {
+        request: &request,
+        topology: &topology,
+        mounts: &mounts,
+        file: None,
+        root: mounts.doc_root(),
+        url_base: "/",
+    };
+    let response = Response::new(200).with_body(body.to_vec());
+    let (response, refused) = match pipeline.apply(response, &ctx) {
+        Ok(r) => (r, false),
+        Err(e) => (ErrorAnswer::from(e).response(), true),
+    };
+    let body_len = response.body.len();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .ok()?;
+    runtime.block_on(async move {
+        let started = tokio::time::Instant::now();
+        let sink = Sink::default();
+        let written = sink.0.clone();
+        let mut writer = ResponseWriter::new(Transport::new(Box::new(sink)), head_only, false);
+        writer.send(&response).await.ok()?;
+        let written = std::mem::take(&mut *written.lock().ok()?);
+        Some(PipelineRun {
+            written,
+            body_len,
+            took: started.elapsed(),
+            refused,
+        })
+    })
+}
+
+/// A client that keeps what it is sent.
+#[cfg(feature = "fuzzing")]
+#[derive(Default)]
+struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(feature = "fuzzing")]
+impl tokio::io::AsyncRead for Sink {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(feature = "fuzzing")]
+impl tokio::io::AsyncWrite for Sink {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if let Ok(mut kept) = self.0.lock() {
+            kept.extend_from_slice(buf);
+        }
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
 
 /// The status the server answers a refused request head with.
 pub fn head_error_status(e: HeadError) -> u16 {
@@ -41,20 +172,17 @@ impl HandlerBench {
             disk_cache: false,
             ..WasmLimits::default()
         };
-        let runtime =
-            Runtime::new(&limits, Path::new("/nonexistent")).map_err(|e| e.to_string())?;
-        let topology = Topology::from_config(&crate::Config::default(), Default::default())
-            .map_err(|e| e.to_string())?;
+        let runtime = Runtime::new(&limits, Path::new("/nonexistent"))?;
+        let topology = crate::app::App::topology(&crate::Config::default())?;
         let world = HandlerWorld::new(
             Arc::new(runtime),
             Arc::new(Stash::new(Default::default())),
             Arc::new(topology),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let handler = world.load(path).await?;
         let raw = b"GET /hello.wasm HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         let (head, _) = parse_head(raw, &Limits::default())?.ok_or("a partial head")?;
-        let addr = "127.0.0.1:8000".parse().expect("an address");
+        let addr = "127.0.0.1:8000".parse()?;
         let peer = Peer {
             client: addr,
             server: addr,

@@ -5,7 +5,20 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::Config;
+/// The host names a server answers to, as configured.
+#[derive(Clone, Debug, Default)]
+pub struct HostNames {
+    /// The main host (`browser_host`).
+    pub browser_host: String,
+    /// The host the listeners bind to.
+    pub server_host: String,
+    /// Other hosts by key (`alternate_hosts`).
+    pub alternate_hosts: BTreeMap<String, String>,
+    /// Subdomain labels of every host.
+    pub subdomains: Vec<String>,
+    /// Labels that must not resolve.
+    pub not_subdomains: Vec<String>,
+}
 
 /// Host names and ports, as handlers and templates see them.
 #[derive(Clone, Debug, Default)]
@@ -37,33 +50,41 @@ impl std::fmt::Display for HostError {
 impl std::error::Error for HostError {}
 
 impl Topology {
-    /// The names of `config`, with `ports` (scheme key → ports) as bound.
-    pub fn from_config(
-        config: &Config,
-        ports: BTreeMap<String, Vec<u16>>,
-    ) -> Result<Topology, HostError> {
+    /// The domains of `names`, with `ports` (scheme key → ports).
+    pub fn new(names: HostNames, ports: BTreeMap<String, Vec<u16>>) -> Result<Topology, HostError> {
         let mut domains = BTreeMap::new();
-        let mut all = vec![(String::new(), config.browser_host.clone())];
-        all.extend(config.alternate_hosts.clone());
+        let mut all = vec![(String::new(), names.browser_host.clone())];
+        all.extend(names.alternate_hosts.clone());
         for (key, host) in all {
-            let mut names = BTreeMap::new();
-            names.insert(String::new(), host.clone());
-            for label in config.subdomains.iter().chain(&config.not_subdomains) {
+            let mut of_host = BTreeMap::new();
+            of_host.insert(String::new(), host.clone());
+            for label in names.subdomains.iter().chain(&names.not_subdomains) {
                 let ascii = idna::domain_to_ascii(label).map_err(|_| HostError {
                     label: label.clone(),
                 })?;
-                names.insert(label.clone(), format!("{ascii}.{host}"));
+                of_host.insert(label.clone(), format!("{ascii}.{host}"));
             }
-            domains.insert(key, names);
+            domains.insert(key, of_host);
         }
         Ok(Topology {
-            browser_host: config.browser_host.clone(),
-            server_host: config.bind_host().to_string(),
-            alternate_hosts: config.alternate_hosts.clone(),
+            browser_host: names.browser_host,
+            server_host: names.server_host,
+            alternate_hosts: names.alternate_hosts,
             domains,
-            not_subdomains: config.not_subdomains.clone(),
+            not_subdomains: names.not_subdomains,
             ports,
         })
+    }
+
+    /// `localhost` alone, with no ports: for tests.
+    #[cfg(test)]
+    pub fn localhost() -> Topology {
+        let names = HostNames {
+            browser_host: "localhost".into(),
+            server_host: "localhost".into(),
+            ..HostNames::default()
+        };
+        Topology::new(names, BTreeMap::new()).expect("plain names")
     }
 
     /// The ports as bound, replacing those given before.
@@ -136,15 +157,15 @@ mod tests {
 
     #[test]
     fn domains_are_idna_encoded() {
-        let config = Config {
+        let names = HostNames {
             browser_host: "web-platform.test".into(),
+            server_host: "web-platform.test".into(),
             alternate_hosts: [("alt".to_string(), "not-web-platform.test".to_string())].into(),
             subdomains: vec!["www".into(), "élève".into(), "天気の良い日".into()],
             not_subdomains: vec!["nonexistent".into()],
-            ..Config::default()
         };
         let ports = BTreeMap::from([("http".to_string(), vec![8000, 8001])]);
-        let t = Topology::from_config(&config, ports).unwrap();
+        let t = Topology::new(names, ports).unwrap();
         assert_eq!(t.domain("", ""), Some("web-platform.test"));
         assert_eq!(t.domain("", "www"), Some("www.web-platform.test"));
         assert_eq!(
@@ -171,11 +192,11 @@ mod tests {
 
     #[test]
     fn a_label_idna_refuses_is_an_error() {
-        let config = Config {
+        let names = HostNames {
             subdomains: vec!["xn--a".into()],
-            ..Config::default()
+            ..HostNames::default()
         };
-        let err = Topology::from_config(&config, BTreeMap::new()).unwrap_err();
+        let err = Topology::new(names, BTreeMap::new()).unwrap_err();
         assert!(err.to_string().contains("cannot be IDNA-encoded"), "{err}");
     }
 }

@@ -7,13 +7,13 @@ use std::path::Path;
 
 /// Bottom to top. A module may use the modules of the layers before its own.
 const LAYERS: &[&[&str]] = &[
-    &["text", "http", "route", "stash", "wasm"],
-    &["config", "mounts"],
-    &["topology"],
+    &[
+        "text", "http", "route", "stash", "wasm", "mounts", "topology",
+    ],
     &["sub"],
     &["files", "pipes"],
-    &["reply", "tls"],
-    &["worlds"],
+    &["config", "reply"],
+    &["tls", "worlds"],
     &["dispatch"],
     &["app"],
     &["server"],
@@ -59,7 +59,10 @@ fn uses(src: &Path, module: &str) -> BTreeMap<String, String> {
                     .map(|n| n.trim().split("::").next().unwrap_or(""))
                     .collect()
             } else {
-                vec![rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or("")]
+                vec![rest
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or("")]
             };
             for used in names {
                 if !used.is_empty() && used != module && layer_of(used).is_some() {
@@ -105,7 +108,9 @@ fn every_module_uses_only_lower_layers() {
         for (used, file) in uses(&src, module) {
             let theirs = layer_of(&used).unwrap();
             if theirs >= own {
-                problems.push(format!("{file}: {module} (layer {own}) uses {used} (layer {theirs})"));
+                problems.push(format!(
+                    "{file}: {module} (layer {own}) uses {used} (layer {theirs})"
+                ));
             }
         }
     }

@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use crate::config::{default_cache_dir, Config, ConfigError};
 use crate::dispatch::{Dispatcher, RouteKind};
+use crate::files::FileServer;
 use crate::mounts::{MountError, Mounts};
 use crate::route::{Methods, Pattern, PatternError, RouteTable};
 use crate::stash::Stash;
 use crate::tls::TlsError;
-use crate::topology::{HostError, Topology};
+use crate::topology::{HostError, HostNames, Topology};
 use crate::wasm::{Runtime, RuntimeError};
 use crate::worlds::handler::HandlerWorld;
 
@@ -118,7 +119,14 @@ impl App {
 
     /// The names of `config` (ports are set once the listeners are bound).
     pub fn topology(config: &Config) -> Result<Topology, StartError> {
-        Topology::from_config(config, Default::default()).map_err(StartError::Hosts)
+        let names = HostNames {
+            browser_host: config.browser_host.clone(),
+            server_host: config.bind_host().to_string(),
+            alternate_hosts: config.alternate_hosts.clone(),
+            subdomains: config.subdomains.clone(),
+            not_subdomains: config.not_subdomains.clone(),
+        };
+        Topology::new(names, Default::default()).map_err(StartError::Hosts)
     }
 
     /// Builds every capability of `config` and the dispatcher over them.
@@ -135,7 +143,8 @@ impl App {
         let mounts = Arc::new(mounts);
         let handlers = HandlerWorld::new(runtime.clone(), stash, topology.clone())
             .map_err(|e| StartError::Runtime(RuntimeError::Linker(e)))?;
-        let dispatcher = Dispatcher::new(routes(config)?, mounts.clone(), topology, handlers);
+        let files = FileServer::new(mounts.clone(), topology, config.pipes.max_body_bytes);
+        let dispatcher = Dispatcher::new(routes(config)?, files, config.pipes, handlers);
         Ok(App {
             dispatcher: Arc::new(dispatcher),
             runtime,

@@ -5,14 +5,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::files;
+use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::sync::Semaphore;
+
+use crate::files::{self, FileServer};
 use crate::http::{Request, Response, ResponseWriter};
-use crate::mounts::{Mounts, ResolveError};
-use crate::pipes::Pipeline;
+use crate::mounts::ResolveError;
+use crate::pipes::{PipeLimits, Pipeline};
 use crate::reply::{ErrorAnswer, Reply};
 use crate::route::{Captures, RouteTable};
 use crate::sub::SubContext;
-use crate::topology::Topology;
 use crate::wasm::LoadError;
 use crate::worlds::handler::HandlerWorld;
 
@@ -34,25 +36,30 @@ pub enum RouteKind {
 /// Routes requests to what answers them.
 pub struct Dispatcher {
     routes: RouteTable<RouteKind>,
-    mounts: Arc<Mounts>,
-    topology: Arc<Topology>,
+    files: FileServer,
+    pipe_limits: PipeLimits,
     handlers: HandlerWorld,
+    /// Work that holds a whole body in memory to change it (substitution,
+    /// gzip) runs off the threads that serve connections, this many at once.
+    heavy: Semaphore,
 }
 
 impl Dispatcher {
-    /// A dispatcher over `routes`, serving files from `mounts` and handlers
-    /// in `handlers`; `topology` feeds substitution.
+    /// A dispatcher over `routes`, serving files with `files` and handlers
+    /// in `handlers`, parsing pipes under `pipe_limits`.
     pub fn new(
         routes: RouteTable<RouteKind>,
-        mounts: Arc<Mounts>,
-        topology: Arc<Topology>,
+        files: FileServer,
+        pipe_limits: PipeLimits,
         handlers: HandlerWorld,
     ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Dispatcher {
             routes,
-            mounts,
-            topology,
+            files,
+            pipe_limits,
             handlers,
+            heavy: Semaphore::new(cores),
         }
     }
 
@@ -77,7 +84,7 @@ impl Dispatcher {
         };
         if route.handler == RouteKind::Asis {
             // Pipes never apply to `.asis` files, so a bad one is no error.
-            let reply = match files::asis_body(&self.mounts, &request) {
+            let reply = match self.files.asis_body(&request) {
                 Ok(body) => {
                     if writer.write_raw_body(&body).await.is_err() {
                         writer.break_framing();
@@ -90,7 +97,7 @@ impl Dispatcher {
         }
         // A bad pipeline answers before anything runs (a handler's stash
         // writes included).
-        let pipeline = match Pipeline::from_request(&request) {
+        let pipeline = match Pipeline::from_request(&request, &self.pipe_limits) {
             Ok(p) => p,
             Err(e) => return (Reply::Error(e.into()), writer),
         };
@@ -99,18 +106,36 @@ impl Dispatcher {
                 self.handler(target.as_deref(), request, captures, pipeline, writer)
                     .await
             }
-            _ => (self.static_file(&request, pipeline.as_ref()), writer),
+            _ => (self.static_file(&request, pipeline.as_ref()).await, writer),
         }
     }
 
-    fn static_file(&self, request: &Request, pipeline: Option<&Pipeline>) -> Reply {
-        match files::serve_static(&self.mounts, &self.topology, request) {
+    async fn static_file(&self, request: &Request, pipeline: Option<&Pipeline>) -> Reply {
+        let heavy = files::substitutes(&request.path) || pipeline.is_some_and(Pipeline::is_heavy);
+        let serve = || match self.files.serve_static(request) {
             Ok(served) => {
                 let r = &served.resolved;
                 let ctx = self.sub_context(request, &r.path, &r.root, &r.url_base);
                 piped(served.response, pipeline, &ctx)
             }
             Err(e) => Reply::Error(e.into()),
+        };
+        if heavy {
+            self.off_the_connection_threads(serve).await
+        } else {
+            serve()
+        }
+    }
+
+    /// Runs `work` where it cannot hold up a thread that serves connections
+    /// (on a multi-threaded runtime: the thread hands its other tasks on
+    /// first), at most one per core at a time.
+    async fn off_the_connection_threads<T>(&self, work: impl FnOnce() -> T) -> T {
+        let _turn = self.heavy.acquire().await;
+        if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+            tokio::task::block_in_place(work)
+        } else {
+            work()
         }
     }
 
@@ -124,7 +149,8 @@ impl Dispatcher {
     ) -> (Reply, ResponseWriter) {
         // Where the component is, how messages name it, and the mount whose
         // root and URL prefix its pipes substitute with.
-        let doc_root = self.mounts.doc_root();
+        let mounts = self.files.mounts();
+        let doc_root = mounts.doc_root();
         let (file, shown, root, url_base) = match target {
             Some(path) => (
                 path.to_path_buf(),
@@ -132,7 +158,7 @@ impl Dispatcher {
                 doc_root.to_path_buf(),
                 "/".to_string(),
             ),
-            None => match self.mounts.resolve(&request.path) {
+            None => match mounts.resolve(&request.path) {
                 Ok(r) => (r.real, r.path, r.root, r.url_base),
                 Err(ResolveError::Io(source)) => {
                     let e = files::FileError::Unreadable {
@@ -144,11 +170,11 @@ impl Dispatcher {
                 Err(_) => return (not_found(&request), writer),
             },
         };
-        let name = self.mounts.display(&shown);
+        let name = mounts.display(&shown);
         let loaded = match self.handlers.load(&file).await {
             Ok(loaded) => loaded,
             Err(LoadError::CoreModule) if target.is_none() => {
-                return (self.static_file(&request, pipeline.as_ref()), writer)
+                return (self.static_file(&request, pipeline.as_ref()).await, writer)
             }
             Err(LoadError::Missing) => return (not_found(&request), writer),
             Err(error) => {
@@ -166,7 +192,13 @@ impl Dispatcher {
         let reply = match reply {
             Reply::Response(response) => {
                 let ctx = self.sub_context(&request, &shown, &root, &url_base);
-                piped(response, pipeline.as_ref(), &ctx)
+                match &pipeline {
+                    Some(p) if p.is_heavy() => {
+                        self.off_the_connection_threads(|| piped(response, Some(p), &ctx))
+                            .await
+                    }
+                    _ => piped(response, pipeline.as_ref(), &ctx),
+                }
             }
             other => other,
         };
@@ -182,8 +214,8 @@ impl Dispatcher {
     ) -> SubContext<'a> {
         SubContext {
             request,
-            topology: &self.topology,
-            mounts: &self.mounts,
+            topology: self.files.topology(),
+            mounts: self.files.mounts(),
             file: Some(file),
             root,
             url_base,

@@ -67,6 +67,15 @@ pub enum FileError {
         /// The URL path asked for.
         path: String,
     },
+    /// A `.sub.` file too large to hold in memory for substitution.
+    TooLargeToSubstitute {
+        /// The URL path asked for.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// The limit (`pipes.max_body_bytes`).
+        limit: u64,
+    },
 }
 
 impl std::fmt::Display for FileError {
@@ -83,6 +92,10 @@ impl std::fmt::Display for FileError {
                 write!(f, "range {range:?} not satisfiable for {size} bytes")
             }
             FileError::NotAFile { path } => write!(f, "{path} is a directory, not an .asis file"),
+            FileError::TooLargeToSubstitute { path, size, limit } => write!(
+                f,
+                "{path}: {size} bytes are more than substitution holds in memory ({limit})"
+            ),
         }
     }
 }
@@ -104,10 +117,61 @@ impl From<HeadersFileError> for FileError {
     }
 }
 
-/// Answers a request for a static file or a directory.
-pub fn serve_static(
+/// Files from the mounts: what static files and `.asis` files are served
+/// with.
+pub struct FileServer {
+    mounts: Arc<Mounts>,
+    topology: Arc<Topology>,
+    max_substituted_bytes: u64,
+}
+
+impl FileServer {
+    /// Serves `mounts`, substituting with `topology`; a `.sub.` file larger
+    /// than `max_substituted_bytes` is refused.
+    pub fn new(mounts: Arc<Mounts>, topology: Arc<Topology>, max_substituted_bytes: u64) -> Self {
+        FileServer {
+            mounts,
+            topology,
+            max_substituted_bytes,
+        }
+    }
+
+    /// The document root and aliases.
+    pub fn mounts(&self) -> &Mounts {
+        &self.mounts
+    }
+
+    /// The host names and ports substitution uses.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// Answers a request for a static file or a directory.
+    pub fn serve_static(&self, request: &Request) -> Result<Served, FileError> {
+        serve_static(
+            &self.mounts,
+            &self.topology,
+            self.max_substituted_bytes,
+            request,
+        )
+    }
+
+    /// Answers a request for an `.asis` file: the file is the whole response.
+    pub fn asis_body(&self, request: &Request) -> Result<Body, FileError> {
+        asis_body(&self.mounts, request)
+    }
+}
+
+/// Whether serving `path` substitutes (`.sub.` in it): work to keep off the
+/// threads that serve connections.
+pub fn substitutes(path: &str) -> bool {
+    path.contains(".sub.")
+}
+
+fn serve_static(
     mounts: &Mounts,
     topology: &Topology,
+    max_substituted_bytes: u64,
     request: &Request,
 ) -> Result<Served, FileError> {
     let (resolved, file, meta) = open(mounts, request)?;
@@ -142,6 +206,13 @@ pub fn serve_static(
         offset: 0,
     };
     let body = if substitution_enabled(&resolved) {
+        if meta.len() > max_substituted_bytes {
+            return Err(FileError::TooLargeToSubstitute {
+                path: request.path.clone(),
+                size: meta.len(),
+                limit: max_substituted_bytes,
+            });
+        }
         let unreadable = |source| FileError::Unreadable {
             path: request.path.clone(),
             source,
@@ -205,8 +276,7 @@ fn ranged(request: &Request, mut headers: Headers, body: Body) -> Result<Respons
     }
 }
 
-/// Answers a request for an `.asis` file: the file is the whole response.
-pub fn asis_body(mounts: &Mounts, request: &Request) -> Result<Body, FileError> {
+fn asis_body(mounts: &Mounts, request: &Request) -> Result<Body, FileError> {
     let (_, file, meta) = open(mounts, request)?;
     if meta.is_dir() {
         return Err(FileError::NotAFile {
@@ -337,10 +407,7 @@ fn open(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::config::Config;
     use crate::http::testing::request;
 
     struct Fixture {
@@ -357,7 +424,7 @@ mod tests {
             std::fs::write(path, text).unwrap();
         }
         let mounts = Mounts::new(dir.path(), &[]).unwrap();
-        let topology = Topology::from_config(&Config::default(), BTreeMap::new()).unwrap();
+        let topology = Topology::localhost();
         Fixture {
             _dir: dir,
             mounts,
@@ -366,7 +433,13 @@ mod tests {
     }
 
     fn get(f: &Fixture, target: &str, headers: &[(&str, &str)]) -> Result<Response, FileError> {
-        serve_static(&f.mounts, &f.topology, &request("GET", target, headers)).map(|s| s.response)
+        serve_static(
+            &f.mounts,
+            &f.topology,
+            1 << 20,
+            &request("GET", target, headers),
+        )
+        .map(|s| s.response)
     }
 
     fn header_list(r: &Response) -> Vec<(String, String)> {

@@ -80,6 +80,45 @@ pub struct Paced {
     pub plan: Vec<Pace>,
 }
 
+/// All the pauses a plan makes while sending `len` bytes: the pauses of the
+/// steps before the repeat, then those of the repeated window once for each
+/// time it runs (it runs until the body is sent). Saturates rather than
+/// overflows.
+pub fn total_delay(plan: &[Pace], len: u64) -> Duration {
+    let (steps, window) = split_plan(plan);
+    let delay_of = |steps: &[Pace]| {
+        steps.iter().fold(Duration::ZERO, |d, p| match p {
+            Pace::Delay(x) => d.saturating_add(*x),
+            _ => d,
+        })
+    };
+    let bytes_of = |steps: &[Pace]| {
+        steps.iter().fold(0u64, |n, p| match p {
+            Pace::Bytes(b) => n.saturating_add(*b),
+            _ => n,
+        })
+    };
+    let mut total = delay_of(steps);
+    if let Some(window) = window {
+        let sent = bytes_of(steps).min(len);
+        let per_round = bytes_of(window);
+        if per_round > 0 && sent < len {
+            let rounds = (len - sent).div_ceil(per_round);
+            let rounds = u32::try_from(rounds).unwrap_or(u32::MAX);
+            total = total.saturating_add(delay_of(window).saturating_mul(rounds));
+        }
+    }
+    total
+}
+
+/// The steps of a plan run once, and the window a final `rN` repeats.
+pub fn split_plan(plan: &[Pace]) -> (&[Pace], Option<&[Pace]>) {
+    match plan.split_last() {
+        Some((Pace::Repeat(n), rest)) => (rest, Some(&rest[rest.len() - (*n).min(rest.len())..])),
+        _ => (plan, None),
+    }
+}
+
 impl Body {
     /// The body's length in bytes.
     pub fn len(&self) -> u64 {

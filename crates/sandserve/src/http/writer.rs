@@ -13,8 +13,9 @@ use std::io;
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
+use super::chunked::{ChunkedDecoder, Progress};
 use super::date;
-use super::response::{Body, Pace, Paced, Part, Response};
+use super::response::{split_plan, Body, Pace, Paced, Part, Response};
 use super::status::reason_phrase;
 
 /// Size of the pieces a file is read and sent in.
@@ -61,6 +62,26 @@ impl Transport {
     }
 }
 
+/// Whether bytes end a header line early: CR, LF or NUL in a name, value or
+/// reason make the head say more than its parts do.
+pub fn breaks_a_line(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0)
+}
+
+/// What a `Transfer-Encoding` header the handler wrote promises about the body.
+enum Coding {
+    /// Chunked: the content written so far, checked as a chunked message.
+    Chunked {
+        decoder: ChunkedDecoder,
+        /// The last chunk and its trailers were seen.
+        done: bool,
+        /// Bytes came after the message ended, or it was malformed.
+        broken: bool,
+    },
+    /// Another coding last: the body's end cannot be told.
+    Other,
+}
+
 /// Where the writer is in the response it is writing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
@@ -84,6 +105,7 @@ pub struct ResponseWriter {
     raw_written: bool,
     date_written: bool,
     total_written: u64,
+    coding: Option<Coding>,
 }
 
 impl ResponseWriter {
@@ -102,6 +124,7 @@ impl ResponseWriter {
             raw_written: false,
             date_written: false,
             total_written: 0,
+            coding: None,
         }
     }
 
@@ -128,12 +151,44 @@ impl ResponseWriter {
         if self.raw_written || self.stage == Stage::Nothing || self.stage == Stage::Headers {
             return false;
         }
-        match (self.declared_length, self.status) {
-            (_, Some(s)) if (100..200).contains(&s) || s == 204 || s == 304 => {
+        match (self.declared_length, &self.coding, self.status) {
+            (_, _, Some(s)) if (100..200).contains(&s) || s == 204 || s == 304 => {
                 self.content_written == 0
             }
-            (Some(n), _) => self.head_only || n == self.content_written,
-            (None, _) => false,
+            // RFC 9112 §6.3: never both.
+            (Some(_), Some(_), _) => false,
+            (None, Some(Coding::Chunked { done, broken, .. }), _) => {
+                self.head_only || (*done && !broken)
+            }
+            (None, Some(Coding::Other), _) => false,
+            (Some(n), None, _) => self.head_only || n == self.content_written,
+            (None, None, _) => false,
+        }
+    }
+
+    /// Counts content as sent, checking it against a chunked coding the
+    /// handler declared.
+    fn count_content(&mut self, data: &[u8]) {
+        self.content_written = self.content_written.saturating_add(data.len() as u64);
+        if let Some(Coding::Chunked {
+            decoder,
+            done,
+            broken,
+        }) = &mut self.coding
+        {
+            if *done {
+                *broken |= !data.is_empty();
+                return;
+            }
+            let mut scratch = Vec::new();
+            match decoder.decode(data, &mut scratch) {
+                Ok(Progress::NeedMore) => {}
+                Ok(Progress::Done(used)) => {
+                    *done = true;
+                    *broken |= used != data.len();
+                }
+                Err(_) => *broken = true,
+            }
         }
     }
 
@@ -146,6 +201,7 @@ impl ResponseWriter {
     /// Writes the status line `HTTP/1.1 CODE REASON`. Without a reason, the
     /// reference server's phrase for the code is used (empty when it has none).
     pub async fn write_status(&mut self, code: u16, reason: Option<&[u8]>) -> io::Result<()> {
+        self.raw_written |= reason.is_some_and(breaks_a_line);
         let mut line = Vec::with_capacity(32);
         push_status_line(&mut line, code, reason);
         self.status = Some(code);
@@ -185,7 +241,7 @@ impl ResponseWriter {
         if self.stage != Stage::Body {
             self.end_headers(true).await?;
         }
-        self.content_written += data.len() as u64;
+        self.count_content(data);
         if self.head_only {
             return Ok(());
         }
@@ -231,22 +287,24 @@ impl ResponseWriter {
     async fn write_paced(&mut self, paced: &Paced) -> io::Result<()> {
         let body = &paced.body;
         let total = body.len();
+        if self.head_only {
+            // Nothing is sent and nothing paced: only counted.
+            self.content_written = self.content_written.saturating_add(total);
+            return Ok(());
+        }
         let mut sent = 0u64;
-        let (plan, repeat) = match paced.plan.split_last() {
-            Some((Pace::Repeat(n), rest)) => {
-                (rest, Some(&rest[rest.len() - (*n).min(rest.len())..]))
-            }
-            _ => (&paced.plan[..], None),
-        };
+        let (plan, repeat) = split_plan(&paced.plan);
         for step in plan {
             self.pace_step(step, body, &mut sent).await?;
         }
         if let Some(window) = repeat {
-            // Parsing guarantees the window sends bytes, so this ends.
+            // Parsing guarantees the window sends bytes, so this ends; each
+            // round gives other tasks their turn, whatever the socket does.
             while sent < total {
                 for step in window {
                     self.pace_step(step, body, &mut sent).await?;
                 }
+                tokio::task::yield_now().await;
             }
         }
         if sent < total {
@@ -258,14 +316,14 @@ impl ResponseWriter {
     async fn pace_step(&mut self, step: &Pace, body: &Body, sent: &mut u64) -> io::Result<()> {
         match *step {
             Pace::Bytes(n) => {
-                let end = (*sent + n).min(body.len());
+                let end = sent.saturating_add(n).min(body.len());
                 if end > *sent {
                     Box::pin(self.write_body(&body.slice(*sent, end))).await?;
                     *sent = end;
                 }
             }
-            Pace::Delay(d) if !self.head_only => tokio::time::sleep(d).await,
-            Pace::Delay(_) | Pace::Repeat(_) => {}
+            Pace::Delay(d) => tokio::time::sleep(d).await,
+            Pace::Repeat(_) => {}
         }
         Ok(())
     }
@@ -282,12 +340,16 @@ impl ResponseWriter {
 
     /// Serialises a whole response: status line, the response's headers in
     /// order, then `Date` and `Content-Length` if the handler left them out
-    /// (unless `add_required_headers` is off), then the body.
+    /// (unless `add_required_headers` is off; never `Content-Length` beside a
+    /// `Transfer-Encoding`), then the body. A line break or NUL inside a
+    /// header or the reason (a `header` pipe injecting one, say) is written
+    /// as given, and the connection is not reused after it.
     pub async fn send(&mut self, response: &Response) -> io::Result<()> {
         let body_len = response.body.len();
         let mut head = Vec::with_capacity(256);
         push_status_line(&mut head, response.status, response.reason.as_deref());
         self.status = Some(response.status);
+        self.raw_written |= response.reason.as_deref().is_some_and(breaks_a_line);
         let mut has_date = false;
         let mut has_length = false;
         let mut has_connection = false;
@@ -295,7 +357,8 @@ impl ResponseWriter {
             push_header(&mut head, name, value);
             self.note_header(name, value);
             has_date |= name.eq_ignore_ascii_case(b"date");
-            has_length |= name.eq_ignore_ascii_case(b"content-length");
+            has_length |= name.eq_ignore_ascii_case(b"content-length")
+                || name.eq_ignore_ascii_case(b"transfer-encoding");
             has_connection |= name.eq_ignore_ascii_case(b"connection");
         }
         if response.add_required_headers {
@@ -319,9 +382,10 @@ impl ResponseWriter {
             // A small body, in memory or in a file, goes out with the head:
             // one write, one packet.
             body if body_len <= COALESCE_LIMIT && !matches!(body, Body::Paced(_)) => {
-                self.content_written += body_len;
+                let bytes = body.to_bytes()?;
+                self.count_content(&bytes);
                 if !self.head_only {
-                    head.extend_from_slice(&body.to_bytes()?);
+                    head.extend_from_slice(&bytes);
                 }
                 self.put(&head).await
             }
@@ -333,7 +397,19 @@ impl ResponseWriter {
     }
 
     fn note_header(&mut self, name: &[u8], value: &[u8]) {
+        self.raw_written |= breaks_a_line(name) || breaks_a_line(value);
         self.date_written |= name.eq_ignore_ascii_case(b"date");
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            let last = value.rsplit(|&b| b == b',').next().map(super::parse::trim);
+            self.coding = match (&self.coding, last) {
+                (None, Some(c)) if c.eq_ignore_ascii_case(b"chunked") => Some(Coding::Chunked {
+                    decoder: ChunkedDecoder::new(u64::MAX),
+                    done: false,
+                    broken: false,
+                }),
+                _ => Some(Coding::Other),
+            };
+        }
         if name.eq_ignore_ascii_case(b"content-length") {
             let parsed = std::str::from_utf8(value)
                 .ok()

@@ -14,6 +14,9 @@ pub mod grammar;
 pub mod trickle;
 
 use std::io::Write;
+use std::time::Duration;
+
+use serde::Deserialize;
 
 use crate::http::{Body, Pace, Paced, Request, Response};
 use crate::sub::{substitute, Escape, SubContext, SubError};
@@ -47,11 +50,43 @@ pub enum Step {
     Gzip,
 }
 
-/// A parsed pipeline.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Bounds on what a pipeline may ask for (the `pipes` key of the
+/// configuration). A URL names these numbers, so every one is bounded.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipeLimits {
+    /// Steps in one pipeline. Default: 32.
+    pub max_steps: usize,
+    /// Items in one `trickle` specification. Default: 256.
+    pub max_trickle_items: usize,
+    /// Longest single pause of `trickle`, in seconds. Default: 60.
+    pub max_delay_secs: f64,
+    /// All the pauses of one trickled response together, in seconds (so a
+    /// small pause repeated over a large body is bounded too). Default: 300.
+    pub max_total_delay_secs: f64,
+    /// Largest body `sub` and `gzip` (and a `.sub.` file) hold in memory to
+    /// change it, in bytes. Default: 67108864 (64 MiB).
+    pub max_body_bytes: u64,
+}
+
+impl Default for PipeLimits {
+    fn default() -> Self {
+        PipeLimits {
+            max_steps: 32,
+            max_trickle_items: 256,
+            max_delay_secs: 60.0,
+            max_total_delay_secs: 300.0,
+            max_body_bytes: 64 << 20,
+        }
+    }
+}
+
+/// A parsed pipeline, with the limits it was parsed under.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Pipeline {
     /// The steps, in order.
     pub steps: Vec<Step>,
+    limits: PipeLimits,
 }
 
 /// A pipeline that could not be parsed or applied; answered with a 500.
@@ -82,6 +117,24 @@ pub enum PipeError {
     },
     /// A `trickle` specification that cannot be used.
     Trickle(trickle::TrickleError),
+    /// More steps than allowed (the limit).
+    TooManySteps(usize),
+    /// A body too large to hold in memory for `sub` or `gzip`.
+    BodyTooLarge {
+        /// The pipe.
+        pipe: &'static str,
+        /// The body's size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The pauses of a trickled response add up to more than allowed.
+    TooSlow {
+        /// All the pauses together.
+        total: Duration,
+        /// The limit.
+        limit: Duration,
+    },
     /// `sub` failed.
     Substitution(SubError),
     /// The body could not be read (a file that shrank, say).
@@ -111,6 +164,17 @@ impl std::fmt::Display for PipeError {
                 expected,
             } => write!(f, "{pipe}: {argument:?} is not {expected}"),
             PipeError::Trickle(e) => write!(f, "trickle: {e}"),
+            PipeError::TooManySteps(n) => write!(f, "more than {n} steps"),
+            PipeError::BodyTooLarge { pipe, size, limit } => write!(
+                f,
+                "{pipe}: a body of {size} bytes is larger than the limit of {limit}"
+            ),
+            PipeError::TooSlow { total, limit } => write!(
+                f,
+                "trickle: the pauses add up to {:.1} s, more than the limit of {} s",
+                total.as_secs_f64(),
+                limit.as_secs_f64()
+            ),
             PipeError::Substitution(e) => write!(f, "sub: {e}"),
             PipeError::Body(e) => write!(f, "reading the body: {}", e.kind()),
         }
@@ -130,16 +194,33 @@ impl std::error::Error for PipeError {
 
 impl Pipeline {
     /// Parses a pipe string such as `status(404)|header(X-A,1)`.
-    pub fn parse(input: &str) -> Result<Pipeline, PipeError> {
-        let steps = grammar::calls(input)
+    pub fn parse(input: &str, limits: &PipeLimits) -> Result<Pipeline, PipeError> {
+        let calls = grammar::calls(input);
+        if calls.len() > limits.max_steps {
+            return Err(PipeError::TooManySteps(limits.max_steps));
+        }
+        let steps = calls
             .into_iter()
-            .map(|call| typed(&call.name, &call.args))
+            .map(|call| typed(&call.name, &call.args, limits))
             .collect::<Result<_, _>>()?;
-        Ok(Pipeline { steps })
+        Ok(Pipeline {
+            steps,
+            limits: *limits,
+        })
+    }
+
+    /// Whether a step holds the whole body in memory to change it.
+    pub fn is_heavy(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| matches!(s, Step::Sub(_) | Step::Gzip))
     }
 
     /// The pipeline of a request's query: the last non-empty `pipe` parameter.
-    pub fn from_request(request: &Request) -> Result<Option<Pipeline>, PipeError> {
+    pub fn from_request(
+        request: &Request,
+        limits: &PipeLimits,
+    ) -> Result<Option<Pipeline>, PipeError> {
         let Some(query) = &request.query else {
             return Ok(None);
         };
@@ -148,83 +229,110 @@ impl Pipeline {
         }
         let params = request.query_params();
         match params.get_all(b"pipe").filter(|v| !v.is_empty()).last() {
-            Some(value) => Pipeline::parse(&String::from_utf8_lossy(value)).map(Some),
+            Some(value) => Pipeline::parse(&String::from_utf8_lossy(value), limits).map(Some),
             None => Ok(None),
         }
     }
 
-    /// Applies every step to `response`, in order.
+    /// Applies every step to `response`, in order; then checks that the
+    /// pauses of a trickled body, now of its final length, stay in bounds.
     pub fn apply(&self, mut response: Response, ctx: &SubContext) -> Result<Response, PipeError> {
         for step in &self.steps {
-            apply_step(step, &mut response, ctx)?;
+            self.apply_step(step, &mut response, ctx)?;
+        }
+        if let Body::Paced(paced) = &response.body {
+            let total = crate::http::response::total_delay(&paced.plan, paced.body.len());
+            let limit = Duration::from_secs_f64(self.limits.max_total_delay_secs);
+            if total > limit {
+                return Err(PipeError::TooSlow { total, limit });
+            }
         }
         Ok(response)
     }
-}
 
-fn apply_step(step: &Step, response: &mut Response, ctx: &SubContext) -> Result<(), PipeError> {
-    match step {
-        Step::Status(code) => {
-            response.status = *code;
-            response.reason = None;
+    /// Refuses a body too large for `pipe` to hold in memory.
+    fn check_size(&self, pipe: &'static str, body: &Body) -> Result<(), PipeError> {
+        let (size, limit) = (body.len(), self.limits.max_body_bytes);
+        if size > limit {
+            return Err(PipeError::BodyTooLarge { pipe, size, limit });
         }
-        Step::Header {
-            name,
-            value,
-            append,
-        } => {
-            if *append {
-                response.headers.append(name.as_str(), value.as_str());
-            } else {
-                response.headers.set(name.as_str(), value.as_str());
-            }
-        }
-        Step::Trickle(plan) => {
-            let h = &response.headers;
-            if !(h.contains(b"cache-control") || h.contains(b"pragma") || h.contains(b"expires")) {
-                response
-                    .headers
-                    .set("Cache-Control", "no-cache, no-store, must-revalidate");
-                response.headers.set("Pragma", "no-cache");
-                response.headers.set("Expires", "0");
-            }
-            let body = std::mem::take(&mut response.body);
-            response.body = Body::Paced(Paced {
-                body: Box::new(body),
-                plan: plan.clone(),
-            });
-        }
-        Step::Slice { start, end } => {
-            let len = response.body.len() as i64;
-            let at = |i: i64| if i < 0 { (len + i).max(0) } else { i.min(len) };
-            let s = start.map_or(0, at);
-            let e = end.map_or(len, at);
-            response.body = response.body.slice(s as u64, e.max(s) as u64);
-            update_length(response);
-        }
-        Step::Sub(escape) => {
-            response.body = response.body.map_bytes(|bytes| {
-                substitute(&bytes.map_err(PipeError::Body)?, ctx, *escape)
-                    .map_err(PipeError::Substitution)
-            })?;
-            update_length(response);
-        }
-        Step::Gzip => {
-            response.body = response.body.map_bytes(|bytes| {
-                let bytes = bytes.map_err(PipeError::Body)?;
-                let mut enc = flate2::write::GzEncoder::new(
-                    Vec::with_capacity(bytes.len() / 2 + 32),
-                    flate2::Compression::default(),
-                );
-                // Writing to memory cannot fail.
-                enc.write_all(&bytes).map_err(PipeError::Body)?;
-                enc.finish().map_err(PipeError::Body)
-            })?;
-            response.headers.set("Content-Encoding", "gzip");
-            update_length(response);
-        }
+        Ok(())
     }
-    Ok(())
+
+    fn apply_step(
+        &self,
+        step: &Step,
+        response: &mut Response,
+        ctx: &SubContext,
+    ) -> Result<(), PipeError> {
+        match step {
+            Step::Status(code) => {
+                response.status = *code;
+                response.reason = None;
+            }
+            Step::Header {
+                name,
+                value,
+                append,
+            } => {
+                if *append {
+                    response.headers.append(name.as_str(), value.as_str());
+                } else {
+                    response.headers.set(name.as_str(), value.as_str());
+                }
+            }
+            Step::Trickle(plan) => {
+                let h = &response.headers;
+                if !(h.contains(b"cache-control")
+                    || h.contains(b"pragma")
+                    || h.contains(b"expires"))
+                {
+                    response
+                        .headers
+                        .set("Cache-Control", "no-cache, no-store, must-revalidate");
+                    response.headers.set("Pragma", "no-cache");
+                    response.headers.set("Expires", "0");
+                }
+                let body = std::mem::take(&mut response.body);
+                response.body = Body::Paced(Paced {
+                    body: Box::new(body),
+                    plan: plan.clone(),
+                });
+            }
+            Step::Slice { start, end } => {
+                let len = response.body.len() as i64;
+                let at = |i: i64| if i < 0 { (len + i).max(0) } else { i.min(len) };
+                let s = start.map_or(0, at);
+                let e = end.map_or(len, at);
+                response.body = response.body.slice(s as u64, e.max(s) as u64);
+                update_length(response);
+            }
+            Step::Sub(escape) => {
+                self.check_size("sub", &response.body)?;
+                response.body = response.body.map_bytes(|bytes| {
+                    substitute(&bytes.map_err(PipeError::Body)?, ctx, *escape)
+                        .map_err(PipeError::Substitution)
+                })?;
+                update_length(response);
+            }
+            Step::Gzip => {
+                self.check_size("gzip", &response.body)?;
+                response.body = response.body.map_bytes(|bytes| {
+                    let bytes = bytes.map_err(PipeError::Body)?;
+                    let mut enc = flate2::write::GzEncoder::new(
+                        Vec::with_capacity(bytes.len() / 2 + 32),
+                        flate2::Compression::default(),
+                    );
+                    // Writing to memory cannot fail.
+                    enc.write_all(&bytes).map_err(PipeError::Body)?;
+                    enc.finish().map_err(PipeError::Body)
+                })?;
+                response.headers.set("Content-Encoding", "gzip");
+                update_length(response);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Keeps an explicit `Content-Length` true to a body a pipe changed (the
@@ -237,7 +345,7 @@ fn update_length(response: &mut Response) {
 }
 
 /// Checks a call's arguments and makes it a typed step.
-fn typed(name: &str, args: &[String]) -> Result<Step, PipeError> {
+fn typed(name: &str, args: &[String], limits: &PipeLimits) -> Result<Step, PipeError> {
     let pipe: &'static str = match name {
         "status" => "status",
         "header" => "header",
@@ -300,7 +408,7 @@ fn typed(name: &str, args: &[String]) -> Result<Step, PipeError> {
         "trickle" => {
             count(1, 1)?;
             Ok(Step::Trickle(
-                trickle::parse(&args[0]).map_err(PipeError::Trickle)?,
+                trickle::parse(&args[0], limits).map_err(PipeError::Trickle)?,
             ))
         }
         "slice" => {
@@ -338,12 +446,14 @@ fn typed(name: &str, args: &[String]) -> Result<Step, PipeError> {
 mod tests {
     use super::*;
 
+    fn parse(input: &str) -> Result<Pipeline, PipeError> {
+        Pipeline::parse(input, &PipeLimits::default())
+    }
+
     #[test]
     fn typed_steps() {
-        let p = Pipeline::parse(
-            "status(201)|header(X-A,1,TRUE)|slice(-3,null)|sub(none)|gzip|trickle(1:d0)",
-        )
-        .unwrap();
+        let p = parse("status(201)|header(X-A,1,TRUE)|slice(-3,null)|sub(none)|gzip|trickle(1:d0)")
+            .unwrap();
         assert_eq!(p.steps.len(), 6);
         assert_eq!(p.steps[0], Step::Status(201));
         assert_eq!(
@@ -378,16 +488,13 @@ mod tests {
             ("gzip(1)", "gzip takes 0"),
             ("trickle(d1:r3)", "must be even"),
         ] {
-            let err = Pipeline::parse(input).unwrap_err().to_string();
+            let err = parse(input).unwrap_err().to_string();
             assert!(err.contains(needle), "{input}: {err}");
         }
     }
 
     mod apply {
-        use std::collections::BTreeMap;
-
         use super::super::*;
-        use crate::config::Config;
         use crate::http::testing::request;
         use crate::mounts::Mounts;
         use crate::topology::Topology;
@@ -396,7 +503,7 @@ mod tests {
         fn run(pipe: &str, body: &str) -> Result<Response, PipeError> {
             let dir = tempfile::tempdir().unwrap();
             let mounts = Mounts::new(dir.path(), &[]).unwrap();
-            let topology = Topology::from_config(&Config::default(), BTreeMap::new()).unwrap();
+            let topology = Topology::localhost();
             let req = request("GET", "/x?who=%3Cme%3E", &[]);
             let ctx = SubContext {
                 request: &req,
@@ -409,7 +516,7 @@ mod tests {
             let response = Response::new(200)
                 .with_header("X-A", "0")
                 .with_body(body.to_string());
-            Pipeline::parse(pipe)?.apply(response, &ctx)
+            Pipeline::parse(pipe, &PipeLimits::default())?.apply(response, &ctx)
         }
 
         fn text(r: &Response) -> String {

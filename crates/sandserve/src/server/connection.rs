@@ -34,6 +34,8 @@ pub struct Shared {
     pub limits: Limits,
     /// Connection timeouts.
     pub timeouts: Timeouts,
+    /// Accept HTTP/1.1 requests without one valid `Host`.
+    pub lenient_host: bool,
     /// Connection tasks that panicked (each closed its own connection).
     pub panics: AtomicU64,
 }
@@ -218,6 +220,9 @@ impl Connection {
                 .await
                 .map_err(|_| Stop::Quiet)?;
         }
+        if head.version == Version::Http11 && !self.shared.lenient_host {
+            check_host(&head)?;
+        }
         let body = self.read_body(t, framing).await?;
         Ok(Request::new(head, body, self.peer))
     }
@@ -306,6 +311,59 @@ impl Connection {
             }
         }
     }
+}
+
+/// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one `Host`, whose
+/// value is a URI authority without user information (an empty one is
+/// allowed).
+fn check_host(head: &Head) -> Result<(), Stop> {
+    let bad = |why| Err(Stop::Answer(ErrorAnswer::BadHost(why)));
+    let mut hosts = head.headers.get_all(b"host");
+    let Some(host) = hosts.next() else {
+        return bad("an HTTP/1.1 request needs a Host header");
+    };
+    if hosts.next().is_some() {
+        return bad("more than one Host header");
+    }
+    if !valid_authority(crate::http::parse::trim(host)) {
+        return bad("the Host header is not a host and port");
+    }
+    Ok(())
+}
+
+/// `host [ ":" port ]` of RFC 3986: a bracketed IP literal, or a name of
+/// unreserved characters, percent escapes and sub-delimiters; the port is
+/// digits.
+fn valid_authority(value: &[u8]) -> bool {
+    let (host, port) = match value.strip_prefix(b"[") {
+        Some(rest) => match rest.iter().position(|&b| b == b']') {
+            Some(end) => {
+                let literal = &rest[..end];
+                if literal.is_empty()
+                    || !literal
+                        .iter()
+                        .all(|&b| b.is_ascii_hexdigit() || b":.vV".contains(&b))
+                {
+                    return false;
+                }
+                (&[][..], &rest[end + 1..])
+            }
+            None => return false,
+        },
+        None => match value.iter().rposition(|&b| b == b':') {
+            Some(colon) => (&value[..colon], &value[colon..]),
+            None => (value, &[][..]),
+        },
+    };
+    let port_ok = match port {
+        [] => true,
+        [b':', digits @ ..] => digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    let name_ok = host
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b));
+    port_ok && name_ok
 }
 
 fn expects_continue(head: &Head) -> bool {

@@ -121,6 +121,7 @@ impl Server {
             dispatcher: app.dispatcher.clone(),
             limits: config.limits.clone(),
             timeouts: config.timeouts.clone(),
+            lenient_host: config.lenient_host,
             panics: AtomicU64::new(0),
         });
         Ok(Server {

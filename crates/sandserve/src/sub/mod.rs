@@ -483,7 +483,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::config::Config;
+    use crate::topology::HostNames;
 
     fn request(target: &str, headers: &[(&str, &str)]) -> Request {
         crate::http::testing::request("GET", target, headers)
@@ -500,17 +500,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         std::fs::write(dir.path().join("data.txt"), "hello").unwrap();
-        let config = Config {
+        let names = HostNames {
             browser_host: "web-platform.test".into(),
+            server_host: "web-platform.test".into(),
             alternate_hosts: [("alt".to_string(), "not-web-platform.test".to_string())].into(),
             subdomains: vec!["www".into(), "élève".into()],
-            ..Config::default()
+            not_subdomains: vec![],
         };
         let ports = BTreeMap::from([
             ("http".to_string(), vec![8000, 8001]),
             ("https".to_string(), vec![8443]),
         ]);
-        let topology = Topology::from_config(&config, ports).unwrap();
+        let topology = Topology::new(names, ports).unwrap();
         let mounts = Mounts::new(dir.path(), &[]).unwrap();
         World {
             dir,

@@ -103,8 +103,12 @@ pub enum Fault {
     Trap(Trap),
     /// It tried to send more than `max_response_bytes`.
     ResponseTooLarge(u64),
-    /// Its client went away while it was writing.
+    /// Its client went away.
     ClientGone,
+    /// It gave the structured response API a header name or value, or a
+    /// reason phrase, holding CR, LF or NUL (the raw writer is the way to
+    /// write such bytes).
+    LineBreak(String),
     /// An error raised by the host on its behalf (a resource it does not own,
     /// say); the text is wasmtime's.
     Host(String),
@@ -130,6 +134,10 @@ impl fmt::Display for Fault {
                 write!(f, "sent a response larger than the limit of {limit} bytes")
             }
             Fault::ClientGone => write!(f, "lost its client"),
+            Fault::LineBreak(what) => write!(
+                f,
+                "gave {what} holding CR, LF or NUL to the response (use the writer for raw bytes)"
+            ),
             Fault::Host(text) => write!(f, "failed: {text}"),
         }
     }
@@ -151,6 +159,8 @@ pub enum Stop {
     ResponseTooLarge(u64),
     /// The client went away.
     ClientGone,
+    /// A header or reason with a line break, through the structured API: what.
+    LineBreak(String),
 }
 
 impl fmt::Display for Stop {
@@ -172,6 +182,7 @@ pub fn classify(error: &wasmtime::Error, printed: bool) -> Fault {
             Stop::Table(n) => Fault::Table(*n),
             Stop::ResponseTooLarge(n) => Fault::ResponseTooLarge(*n),
             Stop::ClientGone => Fault::ClientGone,
+            Stop::LineBreak(what) => Fault::LineBreak(what.clone()),
         };
     }
     match error.downcast_ref::<Trap>() {

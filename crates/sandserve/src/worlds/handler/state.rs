@@ -43,6 +43,19 @@ pub struct HostState {
 }
 
 impl HostState {
+    /// Checks a header for the structured response and counts what the host
+    /// will hold of it: a name or value with CR, LF or NUL stops the guest
+    /// (it would write header lines the API did not say).
+    pub(super) fn accept_header(&mut self, name: &[u8], value: &[u8]) -> wasmtime::Result<()> {
+        if crate::http::writer::breaks_a_line(name) || name.is_empty() {
+            return Err(Stop::LineBreak(format!("a header name {:?}", shown(name))).into());
+        }
+        if crate::http::writer::breaks_a_line(value) {
+            return Err(Stop::LineBreak(format!("a value of header {}", shown(name))).into());
+        }
+        self.count_response_bytes(name.len() + value.len())
+    }
+
     /// Counts bytes a handler sends; past the limit, the guest is stopped.
     pub(super) fn count_response_bytes(&mut self, n: usize) -> wasmtime::Result<()> {
         self.response_bytes += n as u64;
@@ -66,4 +79,10 @@ impl WasiView for HostState {
             table: &mut self.sandbox.table,
         }
     }
+}
+
+/// A header name for a message: text, at most 64 characters.
+fn shown(name: &[u8]) -> String {
+    let text = String::from_utf8_lossy(name);
+    text.chars().take(64).collect()
 }

@@ -101,7 +101,7 @@ async fn run(body: &str, limits: WasmLimits) -> (Reply, Vec<u8>, Duration) {
         ..limits
     };
     let runtime = Runtime::new(&limits, dir.path()).unwrap();
-    let topology = Topology::from_config(&crate::Config::default(), Default::default()).unwrap();
+    let topology = Topology::localhost();
     let world = HandlerWorld::new(
         Arc::new(runtime),
         Arc::new(Stash::new(Default::default())),

@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use wasmtime::component::Resource;
 
+use crate::wasm::Stop;
 use crate::worlds::handler::bindings::sandserve::handler::http::HostResponse;
 use crate::worlds::handler::bindings::sandserve::handler::types::CookieAttributes;
 use crate::worlds::handler::state::{HostState, ResponseHandle};
@@ -15,6 +16,12 @@ impl HostResponse for HostState {
         code: u16,
         reason: Option<Vec<u8>>,
     ) -> wasmtime::Result<()> {
+        if let Some(reason) = &reason {
+            if crate::http::writer::breaks_a_line(reason) {
+                return Err(Stop::LineBreak("a reason phrase".into()).into());
+            }
+            self.count_response_bytes(reason.len())?;
+        }
         self.response.status = code;
         self.response.reason = reason;
         Ok(())
@@ -26,6 +33,7 @@ impl HostResponse for HostState {
         name: Vec<u8>,
         value: Vec<u8>,
     ) -> wasmtime::Result<()> {
+        self.accept_header(&name, &value)?;
         self.response.headers.set(name, value);
         Ok(())
     }
@@ -36,6 +44,7 @@ impl HostResponse for HostState {
         name: Vec<u8>,
         value: Vec<u8>,
     ) -> wasmtime::Result<()> {
+        self.accept_header(&name, &value)?;
         self.response.headers.append(name, value);
         Ok(())
     }
@@ -57,6 +66,7 @@ impl HostResponse for HostState {
         attributes: CookieAttributes,
     ) -> wasmtime::Result<()> {
         let line = cookie_line(&name, &value, &attributes);
+        self.accept_header(b"Set-Cookie", line.as_bytes())?;
         self.response.headers.append("Set-Cookie", line);
         Ok(())
     }
@@ -79,6 +89,7 @@ impl HostResponse for HostState {
             http_only: false,
         };
         let line = cookie_line(&name, "", &attributes);
+        self.accept_header(b"Set-Cookie", line.as_bytes())?;
         self.response.headers.append("Set-Cookie", line);
         Ok(())
     }
