@@ -400,3 +400,49 @@ fn wpt_defaults_with_a_checkout_config_serve_http_and_https() {
     assert!(ca.ends_with("cacert.pem"), "{ca}");
     assert!(certs.path().join("cacert.pem").exists());
 }
+
+#[test]
+fn guest_log_lines_are_escaped_and_bounded() {
+    let root = DocRoot::new();
+    std::fs::copy(
+        sandserve_tests::guests::path("hostile-flood"),
+        root.path().join("flood.wasm"),
+    )
+    .unwrap();
+    let config = root.path().join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"browser_host": "127.0.0.1", "ports": {"http": ["auto"]},
+            "wasm": {"cpu_time_ms": 300, "max_log_bytes": 4096}}"#,
+    )
+    .unwrap();
+    let server = Running::start(&[
+        "serve",
+        root.path().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    let mut conn = Conn::connect(([127, 0, 0, 1], server.port()).into());
+    conn.send(b"GET /flood.wasm?to=log HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(conn.read_response(false).status, 500);
+    // Everything the guest logged comes before the note of what was dropped.
+    let mut lines = Vec::new();
+    loop {
+        let line = server
+            .stderr
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the note of dropped log lines");
+        if line.contains("bytes of log lines over wasm.max_log_bytes dropped") {
+            break;
+        }
+        lines.push(line);
+    }
+    let guest: Vec<&String> = lines.iter().filter(|l| l.contains("flood")).collect();
+    assert!(!guest.is_empty());
+    assert!(guest.len() <= 4096 / 60 + 1, "{} lines kept", guest.len());
+    for line in &lines {
+        assert!(!line.starts_with("2026-01-01"), "a forged line: {line:?}");
+        assert!(!line.contains('\u{1b}'), "a terminal escape: {line:?}");
+    }
+    assert!(guest[0].contains(r"flood\n2026-01-01"), "{}", guest[0]);
+}

@@ -578,6 +578,15 @@ fn hostile_flood() {
         raw.len()
     );
     assert!(raw.len() > 512 << 10, "{} bytes", raw.len());
+
+    // Headers count too: 512 of 1 MiB once made a 512 MiB response.
+    let resp = server.get("/hostile-flood.wasm?to=headers");
+    let (code, message) = resp.json_error();
+    assert_eq!(code, 500);
+    assert!(
+        message.contains("sent a response larger than the limit of 1048576 bytes"),
+        "{message}"
+    );
 }
 
 #[test]

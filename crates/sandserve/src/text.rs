@@ -17,6 +17,27 @@ pub(crate) fn html_escape(text: &str) -> String {
     out
 }
 
+/// Text from a client or a guest, made safe for one line of the log: control
+/// characters (CR, LF, ESC and the rest) and backslashes are written as
+/// escapes, so nothing it holds can start a log line or drive a terminal.
+pub(crate) fn log_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() || c == '\\') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Everything but RFC 3986's unreserved characters is percent-encoded in a
 /// link to a file name (as Python's `urllib.parse.quote` does, which the
 /// reference's listings use): `odd name&.txt` → `odd%20name%26.txt`.
@@ -44,5 +65,10 @@ mod tests {
         assert_eq!(link_segment("odd name&.txt"), "odd%20name%26.txt");
         assert_eq!(link_segment("a-b_c~d.e"), "a-b_c~d.e");
         assert_eq!(link_segment("é?#%"), "%C3%A9%3F%23%25");
+        assert_eq!(log_safe("plain text"), "plain text");
+        assert_eq!(
+            log_safe("a\r\nINFO forged\x1b[31m\\"),
+            "a\\r\\nINFO forged\\u{1b}[31m\\\\"
+        );
     }
 }

@@ -7,9 +7,8 @@ use std::path::Path;
 
 /// Bottom to top. A module may use the modules of the layers before its own.
 const LAYERS: &[&[&str]] = &[
-    &[
-        "text", "http", "route", "stash", "wasm", "mounts", "topology",
-    ],
+    &["text"],
+    &["http", "route", "stash", "wasm", "mounts", "topology"],
     &["sub"],
     &["files", "pipes"],
     &["config", "reply"],

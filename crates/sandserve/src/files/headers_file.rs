@@ -82,7 +82,11 @@ pub fn parse(file: &str, text: &[u8]) -> Result<Headers, HeadersFileError> {
 }
 
 /// The bytes of a headers file at `path`; `Ok(None)` when there is none.
-pub fn read_text(path: &Path, file: &str) -> Result<Option<Vec<u8>>, HeadersFileError> {
+/// `file` names it, and is only asked for when there is something to say.
+pub fn read_text(
+    path: &Path,
+    file: impl FnOnce() -> String,
+) -> Result<Option<Vec<u8>>, HeadersFileError> {
     match std::fs::read(path) {
         Ok(text) => Ok(Some(text)),
         Err(e)
@@ -94,7 +98,7 @@ pub fn read_text(path: &Path, file: &str) -> Result<Option<Vec<u8>>, HeadersFile
             Ok(None)
         }
         Err(e) => Err(HeadersFileError {
-            file: file.to_string(),
+            file: file(),
             line: None,
             problem: Problem::Unreadable(e),
         }),

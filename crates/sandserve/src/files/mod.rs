@@ -307,20 +307,20 @@ fn headers_of(stem: &Path, ctx: &SubContext) -> Result<Headers, FileError> {
         p.push(suffix);
         PathBuf::from(p)
     };
+    // Named (by URL path) only when there is something to say of them.
+    let name = |path: &Path| ctx.mounts.display(path);
     let sub_path = with(".sub.headers");
-    let sub_name = ctx.mounts.display(&sub_path);
-    if let Some(text) = headers_file::read_text(&sub_path, &sub_name)? {
+    if let Some(text) = headers_file::read_text(&sub_path, || name(&sub_path))? {
         let text =
             substitute(&text, ctx, Escape::None).map_err(|source| FileError::Substitution {
-                file: sub_name.clone(),
+                file: name(&sub_path),
                 source,
             })?;
-        return Ok(headers_file::parse(&sub_name, &text)?);
+        return Ok(headers_file::parse(&name(&sub_path), &text)?);
     }
     let plain = with(".headers");
-    let name = ctx.mounts.display(&plain);
-    Ok(match headers_file::read_text(&plain, &name)? {
-        Some(text) => headers_file::parse(&name, &text)?,
+    Ok(match headers_file::read_text(&plain, || name(&plain))? {
+        Some(text) => headers_file::parse(&name(&plain), &text)?,
         None => Headers::new(),
     })
 }

@@ -185,7 +185,7 @@ impl Connection {
             target: "sandserve::access",
             "{} {} {} {}B {:.3}ms",
             request.method,
-            request.target,
+            crate::text::log_safe(&request.target),
             writer.status().unwrap_or(0),
             writer.bytes_written(),
             started.elapsed().as_secs_f64() * 1000.0

@@ -88,15 +88,16 @@ pub fn log_output(tag: &str, sink: &LogSink, failed: bool) {
         return;
     }
     let text = String::from_utf8_lossy(&output);
+    let text = crate::text::log_safe(text.trim_end());
     let more = if dropped > 0 {
         format!(" (and {dropped} more bytes, dropped)")
     } else {
         String::new()
     };
     if failed {
-        tracing::warn!(target: "sandserve::guest", "{tag} output{more}:\n{}", text.trim_end());
+        tracing::warn!(target: "sandserve::guest", "{tag} output{more}: {text}");
     } else {
-        tracing::info!(target: "sandserve::guest", "{tag} output{more}:\n{}", text.trim_end());
+        tracing::info!(target: "sandserve::guest", "{tag} output{more}: {text}");
     }
 }
 

@@ -92,7 +92,7 @@ impl HandlerWorld {
             };
             return (busy.into(), writer);
         };
-        let tag = format!("{name} {}", request.target);
+        let tag = crate::text::log_safe(&format!("{name} {}", request.target)).into_owned();
         let state = HostState {
             sandbox: self.runtime.sandbox(),
             request,
@@ -107,6 +107,8 @@ impl HandlerWorld {
             response_bytes: 0,
             max_response_bytes: limits.max_response_bytes,
             tag,
+            log_budget: limits.max_log_bytes,
+            log_dropped: 0,
         };
         let mut store = self.runtime.store(state);
         let call = async {
@@ -139,8 +141,17 @@ impl HandlerWorld {
             }),
         };
         log_output(&state.tag, &state.sandbox.output, failure.is_some());
+        if state.log_dropped > 0 {
+            tracing::warn!(
+                target: "sandserve::guest",
+                "{}: {} bytes of log lines over wasm.max_log_bytes dropped",
+                state.tag,
+                state.log_dropped
+            );
+        }
         if let Some(failure) = &failure {
             if failure.status() >= 500 {
+                let failure = crate::text::log_safe(&failure.to_string()).into_owned();
                 tracing::warn!(target: "sandserve::guest", "{}: {failure}", state.tag);
             }
         }

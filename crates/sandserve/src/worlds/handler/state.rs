@@ -38,8 +38,12 @@ pub struct HostState {
     pub(super) writer_used: bool,
     pub(super) response_bytes: u64,
     pub(super) max_response_bytes: u64,
-    /// Names the request in log lines.
+    /// Names the request in log lines (escaped for the log).
     pub(super) tag: String,
+    /// Bytes of `log` lines still allowed.
+    pub(super) log_budget: usize,
+    /// Bytes of `log` lines dropped over the budget.
+    pub(super) log_dropped: u64,
 }
 
 impl HostState {

@@ -1,5 +1,9 @@
-//! `log`: a guest's lines in the server's log, tagged with the request.
+//! `log`: a guest's lines in the server's log, tagged with the request,
+//! escaped (a line break or a terminal escape cannot forge a log line), and
+//! bounded per request by `wasm.max_log_bytes` together with its stdout and
+//! stderr.
 
+use crate::text::log_safe;
 use crate::worlds::handler::bindings::sandserve::handler::log::{Host, Level};
 use crate::worlds::handler::state::HostState;
 
@@ -8,6 +12,11 @@ const MAX_LINE: usize = 4096;
 
 impl Host for HostState {
     fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        if self.log_budget < message.len() {
+            self.log_dropped = self.log_dropped.saturating_add(message.len() as u64);
+            return Ok(());
+        }
+        self.log_budget -= message.len();
         let mut message = message;
         if message.len() > MAX_LINE {
             let mut cut = MAX_LINE;
@@ -18,6 +27,7 @@ impl Host for HostState {
             message.push('…');
         }
         let tag = &self.tag;
+        let message = log_safe(&message);
         match level {
             Level::Error => tracing::error!(target: "sandserve::guest", "{tag}: {message}"),
             Level::Warn => tracing::warn!(target: "sandserve::guest", "{tag}: {message}"),
