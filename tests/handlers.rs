@@ -203,6 +203,26 @@ fn echo_form() {
     assert_eq!(v[1]["filename"], "notes.txt");
     assert_eq!(v[1]["content_type"], "text/plain");
     assert_eq!(v[1]["value"], "line 1\r\nline 2");
+
+    // A body of empty fields would cost the server a hundred times its size
+    // as parsed fields: their number is bounded.
+    let server = start(&root, |c| c.limits.max_form_fields = 1000);
+    for (fields, want) in [(1000, 200), (1001, 400)] {
+        let body = "a&".repeat(fields);
+        let mut conn = server.connect();
+        conn.send(
+            format!(
+                "POST /echo-form.wasm HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        let resp = conn.read_response(false);
+        assert_eq!(resp.status, want, "{fields} fields");
+        if want == 400 {
+            assert_eq!(resp.json_error().1, "more than 1000 form fields");
+        }
+    }
 }
 
 #[test]
@@ -512,6 +532,36 @@ fn hostile_memory() {
         "{message}"
     );
     assert_eq!(server.get("/hello.wasm").status, 200);
+
+    // All instances together have a limit too: one holds 20 MiB, so another
+    // cannot take 20 more of the 32.
+    let server = start(&root, |c| {
+        c.wasm.max_memory_mib = 24;
+        c.wasm.max_total_memory_mib = Some(32);
+    });
+    let before = server.monitor.stats().instances_started;
+    let addr = server.addr;
+    let holder = std::thread::spawn(move || {
+        let mut conn = Conn::connect(addr);
+        conn.send(b"GET /hostile-memory.wasm?mib=20&hold_ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n");
+        conn.read_response(false)
+    });
+    server.wait_for("20 MiB held", |s| {
+        s.instances_started > before && s.instance_memory >= 20 << 20
+    });
+    let (code, message) = server.get("/hostile-memory.wasm?mib=20").json_error();
+    assert_eq!(code, 500);
+    assert!(
+        message
+            .contains("found no memory left: all handlers together are at their limit of 32 MiB"),
+        "{message}"
+    );
+    assert_eq!(holder.join().unwrap().text(), "held 20 MiB");
+    assert_eq!(server.monitor.stats().instance_memory, 0, "given back");
+    assert_eq!(
+        server.get("/hostile-memory.wasm?mib=20").text(),
+        "held 20 MiB"
+    );
 }
 
 #[test]

@@ -236,6 +236,11 @@ pub struct Timeouts {
     pub keep_alive_secs: f64,
     /// On SIGINT/SIGTERM, time allowed for requests in flight to finish. Default: 30.
     pub shutdown_grace_secs: f64,
+    /// Time a whole request body may take, however steadily it comes. Default: 300.
+    pub body_secs: f64,
+    /// Time a write to a client may go without progress (a client that does
+    /// not read) before the connection is dropped. Default: 60.
+    pub send_secs: f64,
 }
 
 impl Default for Timeouts {
@@ -244,6 +249,8 @@ impl Default for Timeouts {
             header_read_secs: 30.0,
             keep_alive_secs: 75.0,
             shutdown_grace_secs: 30.0,
+            body_secs: 300.0,
+            send_secs: 60.0,
         }
     }
 }
@@ -262,6 +269,16 @@ impl Timeouts {
     /// The shutdown grace period.
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs_f64(self.shutdown_grace_secs)
+    }
+
+    /// The time a whole body may take.
+    pub fn body(&self) -> Duration {
+        Duration::from_secs_f64(self.body_secs)
+    }
+
+    /// The time a write may go without progress.
+    pub fn send(&self) -> Duration {
+        Duration::from_secs_f64(self.send_secs)
     }
 }
 
@@ -469,6 +486,8 @@ impl Config {
                 "timeouts.shutdown_grace_secs",
                 self.timeouts.shutdown_grace_secs,
             ),
+            ("timeouts.body_secs", self.timeouts.body_secs),
+            ("timeouts.send_secs", self.timeouts.send_secs),
         ] {
             if !(value.is_finite() && value > 0.0 && value < 1e9) {
                 return Err(format!(
@@ -481,6 +500,7 @@ impl Config {
             ("limits.max_request_line", l.max_request_line as u64),
             ("limits.max_header_lines", l.max_header_lines as u64),
             ("limits.max_header_bytes", l.max_header_bytes as u64),
+            ("limits.max_buffered_body_mib", l.max_buffered_body_mib),
         ] {
             if value == 0 {
                 return Err(format!("{key}: must be at least 1"));

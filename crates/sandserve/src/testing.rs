@@ -150,6 +150,43 @@ impl tokio::io::AsyncWrite for Sink {
     }
 }
 
+/// A client that stays connected, sends nothing and reads everything.
+struct Quiet;
+
+impl tokio::io::AsyncRead for Quiet {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        _: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Pending
+    }
+}
+
+impl tokio::io::AsyncWrite for Quiet {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 /// The status the server answers a refused request head with.
 pub fn head_error_status(e: HeadError) -> u16 {
     ErrorAnswer::from(e).status()
@@ -178,6 +215,7 @@ impl HandlerBench {
             Arc::new(runtime),
             Arc::new(Stash::new(Default::default())),
             Arc::new(topology),
+            Limits::default().max_form_fields,
         )?;
         let handler = world.load(path).await?;
         let raw = b"GET /hello.wasm HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
@@ -199,8 +237,7 @@ impl HandlerBench {
     /// One request: a fresh store, instantiation, the call, teardown.
     /// Whether the handler answered with a response.
     pub async fn run_once(&self) -> bool {
-        let writer =
-            ResponseWriter::new(Transport::new(Box::new(tokio::io::empty())), false, false);
+        let writer = ResponseWriter::new(Transport::new(Box::new(Quiet)), false, false);
         let (reply, _) = self
             .world
             .serve(

@@ -141,8 +141,13 @@ impl App {
         let stash = Arc::new(Stash::new(config.stash.clone()));
         let topology = Arc::new(topology);
         let mounts = Arc::new(mounts);
-        let handlers = HandlerWorld::new(runtime.clone(), stash, topology.clone())
-            .map_err(|e| StartError::Runtime(RuntimeError::Linker(e)))?;
+        let handlers = HandlerWorld::new(
+            runtime.clone(),
+            stash,
+            topology.clone(),
+            config.limits.max_form_fields,
+        )
+        .map_err(|e| StartError::Runtime(RuntimeError::Linker(e)))?;
         let files = FileServer::new(mounts.clone(), topology, config.pipes.max_body_bytes);
         let dispatcher = Dispatcher::new(routes(config)?, files, config.pipes, handlers);
         Ok(App {

@@ -32,6 +32,8 @@ pub enum FormError {
     BoundaryTooLong(usize),
     /// The body does not follow the multipart syntax: what is wrong.
     Malformed(&'static str),
+    /// More fields than the limit.
+    TooManyFields(usize),
 }
 
 impl std::fmt::Display for FormError {
@@ -43,6 +45,7 @@ impl std::fmt::Display for FormError {
                 "multipart boundary of {n} bytes is longer than {MAX_BOUNDARY}"
             ),
             FormError::Malformed(why) => write!(f, "{why}"),
+            FormError::TooManyFields(n) => write!(f, "more than {n} form fields"),
         }
     }
 }
@@ -50,11 +53,22 @@ impl std::fmt::Display for FormError {
 impl std::error::Error for FormError {}
 
 /// Parses the request body by its `Content-Type`. A request with no form body
-/// has no fields; a multipart body that cannot be parsed is an error.
-pub fn parse_form(request: &Request) -> Result<Vec<FormField>, FormError> {
+/// has no fields; a multipart body that cannot be parsed, or that has more
+/// than `max_fields` fields, is an error (each field costs memory beyond its
+/// bytes: a body of empty fields would cost a hundred times its size).
+pub fn parse_form(request: &Request, max_fields: usize) -> Result<Vec<FormField>, FormError> {
     let content_type = request.headers.get(b"content-type").unwrap_or_default();
     let (mime, params) = split_params(content_type);
     if mime.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
+        if request
+            .body
+            .split(|&b| b == b'&')
+            .filter(|p| !p.is_empty())
+            .count()
+            > max_fields
+        {
+            return Err(FormError::TooManyFields(max_fields));
+        }
         return Ok(MultiMap::parse_urlencoded(&request.body)
             .iter()
             .map(|(name, value)| FormField {
@@ -72,7 +86,7 @@ pub fn parse_form(request: &Request) -> Result<Vec<FormField>, FormError> {
             .map(|(_, v)| v.clone())
             .filter(|b| !b.is_empty())
             .ok_or(FormError::NoBoundary)?;
-        return parse_multipart(&request.body, &boundary);
+        return parse_multipart(&request.body, &boundary, max_fields);
     }
     Ok(Vec::new())
 }
@@ -80,7 +94,11 @@ pub fn parse_form(request: &Request) -> Result<Vec<FormField>, FormError> {
 /// Parses a multipart body with the given boundary, in time linear in the
 /// body's size (the boundary is at most 70 bytes and searched for with a
 /// precomputed finder).
-pub fn parse_multipart(body: &[u8], boundary: &[u8]) -> Result<Vec<FormField>, FormError> {
+pub fn parse_multipart(
+    body: &[u8],
+    boundary: &[u8],
+    max_fields: usize,
+) -> Result<Vec<FormField>, FormError> {
     if boundary.len() > MAX_BOUNDARY {
         return Err(FormError::BoundaryTooLong(boundary.len()));
     }
@@ -134,6 +152,9 @@ pub fn parse_multipart(body: &[u8], boundary: &[u8]) -> Result<Vec<FormField>, F
             } else if name.eq_ignore_ascii_case(b"content-type") {
                 field.content_type = Some(value.to_vec());
             }
+        }
+        if fields.len() == max_fields {
+            return Err(FormError::TooManyFields(max_fields));
         }
         fields.push(field);
         rest = &rest[next + delimiter.len()..];
@@ -198,22 +219,22 @@ mod tests {
         let body = b"preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\none\r\n\
 --XyZ\r\nContent-Disposition: form-data; name=\"up\"; filename=\"f.txt\"\r\nContent-Type: text/plain\r\n\r\nline1\r\nline2\r\n\
 --XyZ--\r\nepilogue";
-        let fields = parse_multipart(body, b"XyZ").unwrap();
+        let fields = parse_multipart(body, b"XyZ", 100).unwrap();
         assert_eq!(fields.len(), 2);
         assert_eq!(fields[0].name, b"a");
         assert_eq!(fields[0].value, b"one");
         assert_eq!(fields[1].filename.as_deref(), Some(&b"f.txt"[..]));
         assert_eq!(fields[1].content_type.as_deref(), Some(&b"text/plain"[..]));
         assert_eq!(fields[1].value, b"line1\r\nline2");
-        assert!(parse_multipart(b"--XyZ\r\nno blank line", b"XyZ").is_err());
-        assert!(parse_multipart(b"nothing", b"XyZ").is_err());
+        assert!(parse_multipart(b"--XyZ\r\nno blank line", b"XyZ", 100).is_err());
+        assert!(parse_multipart(b"nothing", b"XyZ", 100).is_err());
     }
 
     #[test]
     fn long_boundaries_are_refused() {
         let long = vec![b'b'; MAX_BOUNDARY + 1];
         assert_eq!(
-            parse_multipart(b"", &long),
+            parse_multipart(b"", &long, 100),
             Err(FormError::BoundaryTooLong(MAX_BOUNDARY + 1))
         );
         let boundary = vec![b'a'; MAX_BOUNDARY];
@@ -225,7 +246,28 @@ mod tests {
             b"--",
         ]
         .concat();
-        assert_eq!(parse_multipart(&body, &boundary).unwrap()[0].value, b"v");
+        assert_eq!(
+            parse_multipart(&body, &boundary, 100).unwrap()[0].value,
+            b"v"
+        );
+    }
+
+    #[test]
+    fn the_number_of_fields_is_bounded() {
+        let body = b"--B\r\n\r\n1\r\n--B\r\n\r\n2\r\n--B--";
+        assert_eq!(parse_multipart(body, b"B", 2).unwrap().len(), 2);
+        assert_eq!(
+            parse_multipart(body, b"B", 1),
+            Err(FormError::TooManyFields(1))
+        );
+        let urlencoded = crate::http::testing::request_with_body(
+            "POST",
+            "/",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            bytes::Bytes::from_static(b"a&a&&a"),
+        );
+        assert_eq!(parse_form(&urlencoded, 3).unwrap().len(), 3);
+        assert_eq!(parse_form(&urlencoded, 2), Err(FormError::TooManyFields(2)));
     }
 
     #[test]
@@ -233,7 +275,7 @@ mod tests {
         // The first part uses bare line feeds; a CRLF blank line further on
         // must not be taken for the end of its head.
         let body = b"--B\nContent-Disposition: form-data; name=\"a\"\n\none\n--B\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\ntwo\r\n--B--";
-        let fields = parse_multipart(body, b"B").unwrap();
+        let fields = parse_multipart(body, b"B", 100).unwrap();
         assert_eq!(fields.len(), 2);
         assert_eq!(
             (fields[0].name.as_slice(), fields[0].value.as_slice()),

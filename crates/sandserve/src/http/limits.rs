@@ -15,6 +15,17 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Largest request body in bytes; larger → 413. Default: 67108864 (64 MiB).
     pub max_body_bytes: u64,
+    /// Slowest a request body may arrive, in bytes a second, once it has had
+    /// `timeouts.header_read_secs` to start; slower → 408. Default: 1024.
+    pub min_body_rate: u64,
+    /// Request bodies held in memory by all connections together, in MiB; an
+    /// upload that would pass it waits for room (up to
+    /// `timeouts.header_read_secs`), then gets 503. Default: 512.
+    pub max_buffered_body_mib: u64,
+    /// Fields of a form a handler asks the server to parse (each costs the
+    /// server memory beyond its bytes); more is an error for the handler.
+    /// Default: 10000.
+    pub max_form_fields: usize,
 }
 
 impl Default for Limits {
@@ -24,6 +35,9 @@ impl Default for Limits {
             max_header_lines: 512,
             max_header_bytes: 256 * 1024,
             max_body_bytes: 64 * 1024 * 1024,
+            min_body_rate: 1024,
+            max_buffered_body_mib: 512,
+            max_form_fields: 10_000,
         }
     }
 }

@@ -100,16 +100,122 @@ impl std::fmt::Display for HeadError {
 
 impl std::error::Error for HeadError {}
 
+/// Empty lines allowed before a request line (RFC 9112 §2.2 asks a server to
+/// ignore at least one).
+pub const MAX_EMPTY_LINES: usize = 4;
+
+fn too_many_empty_lines() -> HeadError {
+    HeadError::Malformed(format!(
+        "more than {MAX_EMPTY_LINES} empty lines before the request line"
+    ))
+}
+
+/// Finds where a request head ends as its bytes arrive, looking at each byte
+/// once — a head sent in small pieces costs no more than one sent whole —
+/// and refusing it as soon as it passes a limit.
+#[derive(Debug, Default)]
+pub struct HeadScanner {
+    /// Bytes looked at so far.
+    pos: usize,
+    /// Where the line being read starts.
+    line_start: usize,
+    /// Whether the request line has started (after any empty lines).
+    started: bool,
+    /// Where the request line ends, once it has.
+    first_end: Option<usize>,
+    lines: usize,
+    empty: usize,
+}
+
+impl HeadScanner {
+    /// Looks at the bytes of `buf` it has not seen (`buf` only grows between
+    /// calls). `Ok(Some(n))`: the head is the first `n` bytes, for
+    /// [`parse_head`].
+    pub fn scan(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<usize>, HeadError> {
+        if !self.started {
+            while let Some(&b) = buf.get(self.pos) {
+                match b {
+                    b'\n' => {
+                        self.empty += 1;
+                        if self.empty > MAX_EMPTY_LINES {
+                            return Err(too_many_empty_lines());
+                        }
+                    }
+                    b'\r' => {}
+                    _ => break,
+                }
+                self.pos += 1;
+            }
+            if self.pos == buf.len() {
+                return Ok(None);
+            }
+            self.started = true;
+            self.line_start = self.pos;
+        }
+        while let Some(i) = memchr::memchr(b'\n', &buf[self.pos..]) {
+            let end = self.pos + i;
+            let line = trim_cr(&buf[self.line_start..end]);
+            match self.first_end {
+                None => {
+                    if end - self.line_start > limits.max_request_line {
+                        return Err(HeadError::RequestLineTooLong {
+                            limit: limits.max_request_line,
+                        });
+                    }
+                    self.first_end = Some(end);
+                    if check_request_line(line)? == Version::Http09 {
+                        return Ok(Some(end + 1));
+                    }
+                }
+                Some(_) if line.is_empty() => return Ok(Some(end + 1)),
+                Some(first) => {
+                    self.lines += 1;
+                    if self.lines > limits.max_header_lines {
+                        return Err(HeadError::TooManyHeaders {
+                            limit: limits.max_header_lines,
+                        });
+                    }
+                    if end - first > limits.max_header_bytes {
+                        return Err(HeadError::HeadersTooLarge {
+                            limit: limits.max_header_bytes,
+                        });
+                    }
+                }
+            }
+            self.pos = end + 1;
+            self.line_start = self.pos;
+        }
+        self.pos = buf.len();
+        match self.first_end {
+            None if buf.len() - self.line_start > limits.max_request_line => {
+                Err(HeadError::RequestLineTooLong {
+                    limit: limits.max_request_line,
+                })
+            }
+            Some(first) if buf.len() - first > limits.max_header_bytes => {
+                Err(HeadError::HeadersTooLarge {
+                    limit: limits.max_header_bytes,
+                })
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
 /// Tries to parse one request head from the start of `buf`.
 ///
 /// Returns `Ok(None)` when more bytes are needed, or the head and the number of
-/// bytes it used (including any empty lines before it).
+/// bytes it used (including any empty lines before it, of which at most
+/// [`MAX_EMPTY_LINES`] are allowed).
 pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, HeadError> {
     // RFC 9112 §2.2: ignore empty lines before the request line.
     let start = buf
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
         .unwrap_or(buf.len());
+    if buf[..start].iter().filter(|&&b| b == b'\n').count() > MAX_EMPTY_LINES {
+        return Err(too_many_empty_lines());
+    }
     let rest = &buf[start..];
     let Some(line_end) = rest.iter().position(|&b| b == b'\n') else {
         if rest.len() > limits.max_request_line {
@@ -427,6 +533,68 @@ mod tests {
         assert_eq!(status(&parse_head(many, &limits).unwrap_err()), 431);
         let big = [b"GET / HTTP/1.1\r\nA: ".as_slice(), &[b'x'; 100]].concat();
         assert_eq!(status(&parse_head(&big, &limits).unwrap_err()), 431);
+    }
+
+    #[test]
+    fn empty_lines_before_a_request_are_bounded() {
+        assert!(parse(b"\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n")
+            .unwrap()
+            .is_some());
+        assert_eq!(status(&parse(b"\r\n\r\n\r\n\r\n\r\n").unwrap_err()), 400);
+        let mut scanner = HeadScanner::default();
+        assert_eq!(scanner.scan(b"\r\n\n\r\n", &Limits::default()), Ok(None));
+        assert!(scanner.scan(b"\r\n\n\r\n\n\n", &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn the_scanner_finds_the_end_a_piece_at_a_time() {
+        let raw = b"\r\nGET /a HTTP/1.1\r\nHost: x\r\nX-Long: yyyyyyyyyyyy\r\n\r\nnext";
+        let limits = Limits::default();
+        let whole = HeadScanner::default().scan(raw, &limits).unwrap();
+        assert_eq!(whole, Some(raw.len() - 4));
+        for piece in [1, 2, 3, 7] {
+            let mut scanner = HeadScanner::default();
+            let mut found = None;
+            for end in (piece..raw.len() + piece).step_by(piece) {
+                let end = end.min(raw.len());
+                if let Some(n) = scanner.scan(&raw[..end], &limits).unwrap() {
+                    found = Some(n);
+                    break;
+                }
+            }
+            assert_eq!(found, whole, "pieces of {piece}");
+        }
+        let (head, used) = parse_head(&raw[..whole.unwrap()], &limits)
+            .unwrap()
+            .unwrap();
+        assert_eq!((head.target.as_str(), used), ("/a", whole.unwrap()));
+        assert_eq!(
+            HeadScanner::default().scan(b"GET /x\r\n", &limits),
+            Ok(Some(8))
+        );
+    }
+
+    #[test]
+    fn the_scanner_refuses_at_the_limits() {
+        let limits = Limits {
+            max_request_line: 16,
+            max_header_lines: 2,
+            max_header_bytes: 64,
+            ..Limits::default()
+        };
+        let mut s = HeadScanner::default();
+        assert_eq!(status(&s.scan(&[b'a'; 17], &limits).unwrap_err()), 414);
+        let mut s = HeadScanner::default();
+        let many = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n";
+        assert_eq!(status(&s.scan(many, &limits).unwrap_err()), 431);
+        let mut s = HeadScanner::default();
+        let big = [b"GET / HTTP/1.1\r\nA: ".as_slice(), &[b'x'; 100]].concat();
+        assert_eq!(status(&s.scan(&big, &limits).unwrap_err()), 431);
+        let mut s = HeadScanner::default();
+        assert_eq!(
+            status(&s.scan(b"GET / HTTP/2.0\r\n", &limits).unwrap_err()),
+            505
+        );
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct Request {
     pub body: Bytes,
     /// Client and server addresses and the scheme.
     pub peer: Peer,
+    /// The room the body holds in the server's budget for bodies, given
+    /// back when the last holder of the request lets go of it.
+    pub room: Option<std::sync::Arc<tokio::sync::OwnedSemaphorePermit>>,
 }
 
 impl Request {
@@ -86,6 +89,7 @@ impl Request {
             headers: head.headers,
             body,
             peer,
+            room: None,
         }
     }
 

@@ -44,7 +44,8 @@ pub(crate) fn request_with_body(
     Request::new(head, body, peer)
 }
 
-/// A client that never sends anything and keeps everything written to it.
+/// A client that sends nothing (and stays connected) and keeps everything
+/// written to it.
 pub(crate) struct MemIo {
     written: Arc<Mutex<Vec<u8>>>,
 }
@@ -78,7 +79,7 @@ impl AsyncRead for MemIo {
         _: &mut Context<'_>,
         _: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
+        Poll::Pending
     }
 }
 

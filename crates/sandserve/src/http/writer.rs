@@ -9,6 +9,7 @@
 //! on the wire.
 
 use std::io;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -37,7 +38,15 @@ pub struct Transport {
     io: Box<dyn Io>,
     /// Read but not yet used.
     pub input: BytesMut,
+    /// How long a write may go without progress before it fails.
+    send_timeout: Option<Duration>,
+    /// The client has gone: its stream ended or failed.
+    gone: bool,
 }
+
+/// How much a transport reads ahead while it waits for its client to go
+/// (a pipelined request, say); past this it stops watching.
+const WATCH_LIMIT: usize = 64 * 1024;
 
 impl Transport {
     /// A transport over `io` with nothing read yet.
@@ -45,7 +54,38 @@ impl Transport {
         Transport {
             io,
             input: BytesMut::with_capacity(8 * 1024),
+            send_timeout: None,
+            gone: false,
         }
+    }
+
+    /// Writes fail once one has gone this long without progress (a client
+    /// that does not read).
+    pub fn with_send_timeout(mut self, timeout: Duration) -> Self {
+        self.send_timeout = Some(timeout);
+        self
+    }
+
+    /// Resolves when the client has gone — its stream ended or failed —
+    /// reading ahead (and keeping) what it sends meanwhile, up to a limit
+    /// past which it waits forever. For racing against work done for it.
+    pub async fn gone(&mut self) {
+        use tokio::io::AsyncReadExt;
+        while !self.gone {
+            if self.input.len() >= WATCH_LIMIT {
+                std::future::pending::<()>().await;
+            }
+            self.input.reserve(4096);
+            match self.io.read_buf(&mut self.input).await {
+                Ok(0) | Err(_) => self.gone = true,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Whether [`Transport::gone`] has seen the client go.
+    pub fn is_gone(&self) -> bool {
+        self.gone
     }
 
     /// The byte stream.
@@ -131,6 +171,12 @@ impl ResponseWriter {
     /// The transport, for the next request.
     pub fn into_transport(self) -> Transport {
         self.transport
+    }
+
+    /// The transport, while this response is being written (to watch for
+    /// the client going away).
+    pub fn transport(&mut self) -> &mut Transport {
+        &mut self.transport
     }
 
     /// The status code written, if any.
@@ -423,12 +469,32 @@ impl ResponseWriter {
         }
     }
 
+    /// Writes `data` and flushes it, each write within the send timeout
+    /// (time without progress, not the whole write).
     async fn put(&mut self, data: &[u8]) -> io::Result<()> {
+        let limit = self.transport.send_timeout;
         let io = self.transport.io();
-        io.write_all(data).await?;
-        io.flush().await?;
-        self.total_written += data.len() as u64;
-        Ok(())
+        let stalled = || io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading");
+        let mut written = 0;
+        while written < data.len() {
+            let n = match limit {
+                Some(limit) => tokio::time::timeout(limit, io.write(&data[written..]))
+                    .await
+                    .map_err(|_| stalled())??,
+                None => io.write(&data[written..]).await?,
+            };
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            written += n;
+            self.total_written += n as u64;
+        }
+        match limit {
+            Some(limit) => tokio::time::timeout(limit, io.flush())
+                .await
+                .map_err(|_| stalled())?,
+            None => io.flush().await,
+        }
     }
 }
 

@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Timeouts;
 use crate::dispatch::Dispatcher;
 use crate::http::chunked::{ChunkedDecoder, DecodeError, Progress};
-use crate::http::parse::{body_framing, parse_head, Framing, Head, Version};
+use crate::http::parse::{body_framing, parse_head, Framing, Head, HeadScanner, Version};
 use crate::http::{Io, Limits, Peer, Request, ResponseWriter, Transport};
 use crate::reply::{ErrorAnswer, Reply};
 
@@ -36,6 +37,8 @@ pub struct Shared {
     pub timeouts: Timeouts,
     /// Accept HTTP/1.1 requests without one valid `Host`.
     pub lenient_host: bool,
+    /// Room for request bodies held in memory, in KiB, across connections.
+    pub bodies: Arc<Semaphore>,
     /// Connection tasks that panicked (each closed its own connection).
     pub panics: AtomicU64,
 }
@@ -48,10 +51,8 @@ pub async fn serve(io: Box<dyn Io>, peer: Peer, shared: Arc<Shared>, shutdown: C
         shared: shared.clone(),
         shutdown,
     };
-    if CatchUnwind(Box::pin(conn.run(Transport::new(io))))
-        .await
-        .is_err()
-    {
+    let transport = Transport::new(io).with_send_timeout(shared.timeouts.send());
+    if CatchUnwind(Box::pin(conn.run(transport))).await.is_err() {
         shared.panics.fetch_add(1, Ordering::Relaxed);
         tracing::error!(client = %peer.client, "a connection task panicked; its connection was closed");
     }
@@ -124,9 +125,18 @@ impl Connection {
         };
         let idle_deadline = Instant::now() + idle;
         let mut head_deadline = None;
+        let mut scanner = HeadScanner::default();
+        let limits = &self.shared.limits;
         loop {
             if !t.input.is_empty() {
-                match parse_head(&t.input, &self.shared.limits) {
+                // Each byte is looked at once however the head arrives; it
+                // is parsed once, when whole.
+                let parsed = match scanner.scan(&t.input, limits) {
+                    Ok(Some(end)) => parse_head(&t.input[..end], limits),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(e),
+                };
+                match parsed {
                     Ok(Some((head, used))) => {
                         t.input.advance(used);
                         return Ok(head);
@@ -223,20 +233,36 @@ impl Connection {
         if head.version == Version::Http11 && !self.shared.lenient_host {
             check_host(&head)?;
         }
-        let body = self.read_body(t, framing).await?;
-        Ok(Request::new(head, body, self.peer))
+        let mut room = BodyRoom::default();
+        let body = self.read_body(t, framing, &mut room).await?;
+        let mut request = Request::new(head, body, self.peer);
+        request.room = room.held.map(Arc::new);
+        Ok(request)
     }
 
-    async fn read_body(&self, t: &mut Transport, framing: Framing) -> Result<Bytes, Stop> {
-        let max = self.shared.limits.max_body_bytes;
+    /// Reads a body whole, holding room for it in the budget of all bodies
+    /// (`limits.max_buffered_body_mib`), within its time: one read may wait
+    /// up to `timeouts.header_read_secs`, the whole body up to
+    /// `timeouts.body_secs`, and once the first of those has passed it must
+    /// have come at `limits.min_body_rate` or faster.
+    async fn read_body(
+        &self,
+        t: &mut Transport,
+        framing: Framing,
+        room: &mut BodyRoom,
+    ) -> Result<Bytes, Stop> {
+        let limits = &self.shared.limits;
+        let max = limits.max_body_bytes;
+        let pace = Pace::new(&self.shared.timeouts, limits.min_body_rate);
         match framing {
             Framing::None => Ok(Bytes::new()),
             Framing::Length(n) => {
                 // Checked against the limit before the body was asked for.
+                self.make_room(room, n).await?;
                 let n = n as usize;
                 while t.input.len() < n {
                     let want = n - t.input.len();
-                    self.read_more(t, want).await?;
+                    self.read_more(t, want, &pace, t.input.len() as u64).await?;
                 }
                 Ok(t.input.split_to(n).freeze())
             }
@@ -245,7 +271,9 @@ impl Connection {
                 let mut body = Vec::new();
                 loop {
                     if !t.input.is_empty() {
-                        match decoder.decode(&t.input, &mut body) {
+                        let decoded = decoder.decode(&t.input, &mut body);
+                        self.make_room(room, body.len() as u64).await?;
+                        match decoded {
                             Ok(Progress::Done(used)) => {
                                 t.input.advance(used);
                                 return Ok(body.into());
@@ -262,15 +290,53 @@ impl Connection {
                             }
                         }
                     }
-                    self.read_more(t, 8 * 1024).await?;
+                    self.read_more(t, 8 * 1024, &pace, body.len() as u64)
+                        .await?;
                 }
             }
         }
     }
 
-    /// One read, within the read timeout.
-    async fn read_more(&self, t: &mut Transport, room: usize) -> Result<(), Stop> {
-        let deadline = Instant::now() + self.shared.timeouts.header_read();
+    /// Holds room for a body of `size` bytes (more as a chunked body grows),
+    /// waiting for it up to the read timeout.
+    async fn make_room(&self, room: &mut BodyRoom, size: u64) -> Result<(), Stop> {
+        let kib = size.div_ceil(1024);
+        let more = kib.saturating_sub(room.kib);
+        if more == 0 {
+            return Ok(());
+        }
+        // Chunked bodies take room in steps of 64 KiB, not per chunk.
+        let more = if room.kib > 0 { more.max(64) } else { more };
+        let busy = || {
+            Stop::Answer(ErrorAnswer::Busy {
+                what: "no room for more request bodies (limits.max_buffered_body_mib)",
+            })
+        };
+        let more = u32::try_from(more).map_err(|_| busy())?;
+        let wait = self.shared.timeouts.header_read();
+        let permit =
+            tokio::time::timeout(wait, self.shared.bodies.clone().acquire_many_owned(more))
+                .await
+                .map_err(|_| busy())?
+                .map_err(|_| busy())?;
+        room.kib += u64::from(more);
+        match &mut room.held {
+            Some(held) => held.merge(permit),
+            None => room.held = Some(permit),
+        }
+        Ok(())
+    }
+
+    /// One read of a body, within its time (see [`Connection::read_body`]);
+    /// `received` bytes of it have come so far.
+    async fn read_more(
+        &self,
+        t: &mut Transport,
+        room: usize,
+        pace: &Pace,
+        received: u64,
+    ) -> Result<(), Stop> {
+        let deadline = pace.deadline(received);
         match timeout_at(deadline, t.fill(room)).await {
             Err(_) => Err(Stop::Answer(ErrorAnswer::BodyTimeout)),
             Ok(Ok(0)) | Ok(Err(_)) => Err(Stop::Quiet),
@@ -298,7 +364,8 @@ impl Connection {
     /// a moment so that the close does not reset the connection under the
     /// last response.
     async fn close(&self, mut t: Transport) {
-        if t.io().shutdown().await.is_err() || self.shutdown.is_cancelled() {
+        let closed = timeout_at(Instant::now() + LINGER, t.io().shutdown()).await;
+        if !matches!(closed, Ok(Ok(()))) || self.shutdown.is_cancelled() || t.is_gone() {
             return;
         }
         let deadline = Instant::now() + LINGER;
@@ -364,6 +431,51 @@ fn valid_authority(value: &[u8]) -> bool {
         .iter()
         .all(|&b| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b));
     port_ok && name_ok
+}
+
+/// Room held for a request body in the budget of all bodies.
+#[derive(Default)]
+struct BodyRoom {
+    kib: u64,
+    held: Option<OwnedSemaphorePermit>,
+}
+
+/// How long a body may take to arrive.
+struct Pace {
+    started: Instant,
+    /// A read may wait this long.
+    read: Duration,
+    /// The whole body may take this long.
+    total: Duration,
+    /// Bytes a second once `read` has passed.
+    min_rate: u64,
+}
+
+impl Pace {
+    fn new(timeouts: &Timeouts, min_rate: u64) -> Self {
+        Pace {
+            started: Instant::now(),
+            read: timeouts.header_read(),
+            total: timeouts.body(),
+            min_rate,
+        }
+    }
+
+    /// When the next read must have come, `received` bytes in: within the
+    /// read timeout, within the whole body's time, and not later than the
+    /// minimum rate allows for what has come so far plus a byte.
+    fn deadline(&self, received: u64) -> Instant {
+        let now = Instant::now();
+        let by_rate = if self.min_rate == 0 {
+            self.total
+        } else {
+            let secs = (received.saturating_add(1)) as f64 / self.min_rate as f64;
+            Duration::from_secs_f64(secs.min(1e9)).max(self.read)
+        };
+        (now + self.read)
+            .min(self.started + self.total)
+            .min(self.started + by_rate)
+    }
 }
 
 fn expects_continue(head: &Head) -> bool {

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -42,6 +43,8 @@ pub struct Stats {
     pub instances_running: usize,
     /// Handler instances started since start-up.
     pub instances_started: u64,
+    /// Linear memory held by live handler instances, in bytes.
+    pub instance_memory: u64,
     /// Connection tasks that panicked (each closed its own connection only).
     pub connection_panics: u64,
 }
@@ -60,6 +63,7 @@ impl Monitor {
             loads: self.runtime.load_stats(),
             instances_running: self.runtime.instances_running(),
             instances_started: self.runtime.instances_started(),
+            instance_memory: self.runtime.memory_held(),
             connection_panics: self.shared.panics.load(Ordering::Relaxed),
         }
     }
@@ -122,6 +126,11 @@ impl Server {
             limits: config.limits.clone(),
             timeouts: config.timeouts.clone(),
             lenient_host: config.lenient_host,
+            bodies: Arc::new(Semaphore::new(
+                usize::try_from(config.limits.max_buffered_body_mib.saturating_mul(1024))
+                    .unwrap_or(usize::MAX)
+                    .min(Semaphore::MAX_PERMITS),
+            )),
             panics: AtomicU64::new(0),
         });
         Ok(Server {

@@ -5,6 +5,8 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -31,6 +33,10 @@ pub struct WasmLimits {
     /// Instances alive at once (concurrent handler requests); more wait for
     /// a slot up to the wall time. Default: 1024.
     pub max_instances: u32,
+    /// Linear memory of all live instances together, in MiB: an instance
+    /// that would grow past it is stopped as one past its own limit is.
+    /// Default: half the machine's memory.
+    pub max_total_memory_mib: Option<u64>,
     /// Guest stdout and stderr kept for the log, per request, in bytes. Default: 65536.
     pub max_log_bytes: usize,
     /// Memory (per instance slot) kept resident between requests and reset by
@@ -56,6 +62,7 @@ impl Default for WasmLimits {
             max_stack_kib: 1024,
             max_response_bytes: 256 << 20,
             max_instances: 1024,
+            max_total_memory_mib: None,
             max_log_bytes: 64 << 10,
             keep_resident_kib: 4096,
             disk_cache: true,
@@ -80,6 +87,21 @@ impl WasmLimits {
     pub fn memory_bytes(&self) -> usize {
         (self.max_memory_mib as usize) << 20
     }
+
+    /// Linear memory of all instances together, in MiB: as configured, or
+    /// half of the machine's memory.
+    pub fn total_memory_mib(&self) -> u64 {
+        self.max_total_memory_mib.unwrap_or_else(|| {
+            let mem_kib = std::fs::read_to_string("/proc/meminfo")
+                .ok()
+                .and_then(|text| {
+                    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+                    line.split_whitespace().nth(1)?.parse::<u64>().ok()
+                })
+                .unwrap_or(4 << 20);
+            (mem_kib / 1024 / 2).max(self.max_memory_mib)
+        })
+    }
 }
 
 /// Why a guest was stopped, or what went wrong running it.
@@ -92,6 +114,9 @@ pub enum Fault {
     WallTime(Duration),
     /// It tried to grow its memory past the limit (in MiB).
     Memory(u64),
+    /// Its memory would have taken all instances together past their limit
+    /// (in MiB).
+    TotalMemory(u64),
     /// It tried to grow a table past the limit (in elements).
     Table(usize),
     /// It overflowed its WebAssembly stack.
@@ -126,6 +151,10 @@ impl fmt::Display for Fault {
                 limit.as_secs_f64()
             ),
             Fault::Memory(mib) => write!(f, "exceeded the memory limit of {mib} MiB"),
+            Fault::TotalMemory(mib) => write!(
+                f,
+                "found no memory left: all handlers together are at their limit of {mib} MiB"
+            ),
             Fault::Table(n) => write!(f, "exceeded the table limit of {n} elements"),
             Fault::StackOverflow => write!(f, "overflowed its stack"),
             Fault::Panic => write!(f, "panicked"),
@@ -153,6 +182,8 @@ pub enum Stop {
     CpuTime(Duration),
     /// Memory would grow past the limit (MiB).
     Memory(u64),
+    /// Memory would grow all instances together past their limit (MiB).
+    TotalMemory(u64),
     /// A table would grow past the limit (elements).
     Table(usize),
     /// The response would pass its byte limit.
@@ -179,6 +210,7 @@ pub fn classify(error: &wasmtime::Error, printed: bool) -> Fault {
         return match stop {
             Stop::CpuTime(limit) => Fault::CpuTime(*limit),
             Stop::Memory(mib) => Fault::Memory(*mib),
+            Stop::TotalMemory(mib) => Fault::TotalMemory(*mib),
             Stop::Table(n) => Fault::Table(*n),
             Stop::ResponseTooLarge(n) => Fault::ResponseTooLarge(*n),
             Stop::ClientGone => Fault::ClientGone,
@@ -193,34 +225,90 @@ pub fn classify(error: &wasmtime::Error, printed: bool) -> Fault {
     }
 }
 
+/// Linear memory held by every live instance together, against its limit.
+#[derive(Debug)]
+pub struct MemoryPool {
+    held: AtomicU64,
+    limit: u64,
+    limit_mib: u64,
+}
+
+impl MemoryPool {
+    /// A pool of `limit_mib` MiB.
+    pub fn new(limit_mib: u64) -> Self {
+        MemoryPool {
+            held: AtomicU64::new(0),
+            limit: limit_mib.saturating_mul(1 << 20),
+            limit_mib,
+        }
+    }
+
+    /// Bytes held now.
+    pub fn held(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    fn take(&self, bytes: u64) -> bool {
+        let mut held = self.held.load(Ordering::Relaxed);
+        loop {
+            let Some(next) = held.checked_add(bytes).filter(|&n| n <= self.limit) else {
+                return false;
+            };
+            match self
+                .held
+                .compare_exchange_weak(held, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(now) => held = now,
+            }
+        }
+    }
+
+    fn give(&self, bytes: u64) {
+        self.held.fetch_sub(bytes, Ordering::Relaxed);
+    }
+}
+
 /// The resource limiter of one store: refuses memory and table growth past
-/// the limits with a [`Stop`] (a trap the guest cannot catch), and remembers
-/// that it did.
+/// the limits — its own, and that of all instances together — with a
+/// [`Stop`] (a trap the guest cannot catch), and remembers that it did. What
+/// it took from the pool goes back when it is dropped with its store.
 #[derive(Debug)]
 pub struct Limiter {
     memory_bytes: usize,
     memory_mib: u64,
     table_elements: usize,
+    pool: Arc<MemoryPool>,
+    /// Bytes this store holds of the pool.
+    taken: u64,
     /// Set when a growth was refused.
     pub hit: bool,
 }
 
 impl Limiter {
-    /// A limiter for `limits`.
-    pub fn new(limits: &WasmLimits) -> Self {
+    /// A limiter for `limits`, drawing on `pool`.
+    pub fn new(limits: &WasmLimits, pool: Arc<MemoryPool>) -> Self {
         Limiter {
             memory_bytes: limits.memory_bytes(),
             memory_mib: limits.max_memory_mib,
             table_elements: limits.max_table_elements,
+            pool,
+            taken: 0,
             hit: false,
         }
+    }
+}
+
+impl Drop for Limiter {
+    fn drop(&mut self) {
+        self.pool.give(self.taken);
     }
 }
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -228,6 +316,12 @@ impl ResourceLimiter for Limiter {
             self.hit = true;
             return Err(Stop::Memory(self.memory_mib).into());
         }
+        let more = desired.saturating_sub(current) as u64;
+        if !self.pool.take(more) {
+            self.hit = true;
+            return Err(Stop::TotalMemory(self.pool.limit_mib).into());
+        }
+        self.taken += more;
         Ok(true)
     }
 
@@ -304,11 +398,14 @@ mod tests {
 
     #[test]
     fn the_limiter_refuses_growth_past_the_limit_and_says_so() {
-        let mut l = Limiter::new(&WasmLimits {
-            max_memory_mib: 1,
-            max_table_elements: 10,
-            ..WasmLimits::default()
-        });
+        let mut l = Limiter::new(
+            &WasmLimits {
+                max_memory_mib: 1,
+                max_table_elements: 10,
+                ..WasmLimits::default()
+            },
+            Arc::new(MemoryPool::new(100)),
+        );
         assert!(l.memory_growing(0, 1 << 20, None).unwrap());
         assert!(!l.hit);
         let e = l.memory_growing(1 << 20, 2 << 20, None).unwrap_err();
@@ -316,5 +413,24 @@ mod tests {
         assert!(matches!(classify(&e, false), Fault::Memory(1)));
         let e = l.table_growing(0, 11, None).unwrap_err();
         assert!(matches!(classify(&e, false), Fault::Table(10)));
+    }
+
+    #[test]
+    fn all_instances_together_share_one_pool() {
+        let limits = WasmLimits {
+            max_memory_mib: 2,
+            ..WasmLimits::default()
+        };
+        let pool = Arc::new(MemoryPool::new(3));
+        let mut a = Limiter::new(&limits, pool.clone());
+        let mut b = Limiter::new(&limits, pool.clone());
+        assert!(a.memory_growing(0, 2 << 20, None).unwrap());
+        assert!(b.memory_growing(0, 1 << 20, None).unwrap());
+        let e = b.memory_growing(1 << 20, 2 << 20, None).unwrap_err();
+        assert!(matches!(classify(&e, false), Fault::TotalMemory(3)), "{e}");
+        assert_eq!(pool.held(), 3 << 20);
+        drop(a);
+        assert_eq!(pool.held(), 1 << 20, "given back with the store");
+        assert!(b.memory_growing(1 << 20, 2 << 20, None).unwrap());
     }
 }

@@ -16,7 +16,7 @@ use wasmtime::{
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
 use super::cache::DiskCache;
-use super::limits::{CpuClock, Limiter, Stop, WasmLimits};
+use super::limits::{CpuClock, Limiter, MemoryPool, Stop, WasmLimits};
 use super::loader::{LoadError, LoadStats, Loaded, Loader, World};
 use super::output::LogSink;
 
@@ -29,6 +29,8 @@ pub struct Runtime {
     engine: Engine,
     limits: WasmLimits,
     slots: Arc<Semaphore>,
+    /// The linear memory of all live instances together.
+    memory: Arc<MemoryPool>,
     /// Instances started since start-up.
     started: AtomicU64,
     loader: Loader,
@@ -131,6 +133,7 @@ impl Runtime {
             engine,
             limits: limits.clone(),
             slots: Arc::new(Semaphore::new(limits.max_instances as usize)),
+            memory: Arc::new(MemoryPool::new(limits.total_memory_mib())),
             started: AtomicU64::new(0),
             loader: Loader::new(disk),
             ticking,
@@ -165,6 +168,11 @@ impl Runtime {
     /// Instances running now.
     pub fn instances_running(&self) -> usize {
         self.limits.max_instances as usize - self.slots.available_permits()
+    }
+
+    /// Linear memory held by live instances now, in bytes.
+    pub fn memory_held(&self) -> u64 {
+        self.memory.held()
     }
 
     /// Instances started since start-up.
@@ -202,7 +210,7 @@ impl Runtime {
         Sandbox {
             table: ResourceTable::new(),
             wasi,
-            limiter: Limiter::new(&self.limits),
+            limiter: Limiter::new(&self.limits, self.memory.clone()),
             clock: CpuClock::start(),
             output,
         }

@@ -24,7 +24,7 @@ use crate::route::Captures;
 use crate::stash::Stash;
 use crate::topology::Topology;
 use crate::wasm::output::{log_output, tail};
-use crate::wasm::{classify, LoadError, Loaded, Runtime, World};
+use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, World};
 use bindings::{Handler, HandlerPre};
 use state::{HostState, RequestHandle, ResponseHandle, WriterHandle};
 
@@ -38,6 +38,7 @@ pub struct HandlerWorld {
     linker: Linker<HostState>,
     stash: Arc<Stash>,
     topology: Arc<Topology>,
+    max_form_fields: usize,
 }
 
 impl World for HandlerWorld {
@@ -49,11 +50,13 @@ impl World for HandlerWorld {
 }
 
 impl HandlerWorld {
-    /// The world on `runtime`, granting `stash` and `topology`.
+    /// The world on `runtime`, granting `stash` and `topology`; a guest may
+    /// have at most `max_form_fields` form fields parsed for it.
     pub fn new(
         runtime: Arc<Runtime>,
         stash: Arc<Stash>,
         topology: Arc<Topology>,
+        max_form_fields: usize,
     ) -> wasmtime::Result<Self> {
         let mut linker = Linker::new(runtime.engine());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -63,6 +66,7 @@ impl HandlerWorld {
             linker,
             stash,
             topology,
+            max_form_fields,
         })
     }
 
@@ -85,8 +89,17 @@ impl HandlerWorld {
         let limits = self.runtime.limits();
         let deadline = tokio::time::Instant::now() + limits.wall_time();
         // Waiting for a slot counts against the wall time, not the CPU time:
-        // the sandbox's clock starts once the slot is won.
-        let Some(_slot) = self.runtime.slot(deadline).await else {
+        // the sandbox's clock starts once the slot is won. A client that goes
+        // away meanwhile gives up its place.
+        let mut writer = writer;
+        let slot = tokio::select! {
+            slot = self.runtime.slot(deadline) => slot,
+            _ = writer.transport().gone() => {
+                writer.break_framing();
+                return (Reply::Written, writer);
+            }
+        };
+        let Some(_slot) = slot else {
             let busy = ErrorAnswer::Busy {
                 what: "no instance slot came free within the wall-time limit",
             };
@@ -102,6 +115,7 @@ impl HandlerWorld {
             response: Default::default(),
             body: Vec::new(),
             form: None,
+            max_form_fields: self.max_form_fields,
             writer,
             writer_used: false,
             response_bytes: 0,
@@ -136,7 +150,7 @@ impl HandlerWorld {
             }),
             Err(_) => Some(ErrorAnswer::HandlerFailed {
                 handler: name.to_string(),
-                fault: crate::wasm::Fault::WallTime(limits.wall_time()),
+                fault: Fault::WallTime(limits.wall_time()),
                 output: tail(&state.sandbox.output),
             }),
         };
@@ -149,15 +163,23 @@ impl HandlerWorld {
                 state.log_dropped
             );
         }
-        if let Some(failure) = &failure {
-            if failure.status() >= 500 {
-                let failure = crate::text::log_safe(&failure.to_string()).into_owned();
-                tracing::warn!(target: "sandserve::guest", "{}: {failure}", state.tag);
-            }
+        // A client that went away is no failure worth a warning, and is
+        // not answered.
+        let gone = matches!(
+            failure,
+            Some(ErrorAnswer::HandlerFailed {
+                fault: Fault::ClientGone,
+                ..
+            })
+        );
+        if let Some(failure) = failure.as_ref().filter(|f| f.status() >= 500 && !gone) {
+            let failure = crate::text::log_safe(&failure.to_string()).into_owned();
+            tracing::warn!(target: "sandserve::guest", "{}: {failure}", state.tag);
         }
         let reply = match failure {
-            // Part of a response may be on the wire: close rather than answer.
-            Some(_) if state.writer_used => {
+            // Part of a response may be on the wire, or nobody is there to
+            // read one: close rather than answer.
+            Some(_) if state.writer_used || gone => {
                 state.writer.break_framing();
                 Reply::Written
             }

@@ -33,6 +33,8 @@ pub struct HostState {
     pub(super) body: Vec<u8>,
     /// The request's form fields, parsed on first use.
     pub(super) form: Option<Result<Vec<FormField>, FormError>>,
+    /// The most form fields parsed for it.
+    pub(super) max_form_fields: usize,
     /// The client: written to directly by the writer resource.
     pub(super) writer: ResponseWriter,
     pub(super) writer_used: bool,

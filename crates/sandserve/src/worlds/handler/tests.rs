@@ -106,6 +106,7 @@ async fn run(body: &str, limits: WasmLimits) -> (Reply, Vec<u8>, Duration) {
         Arc::new(runtime),
         Arc::new(Stash::new(Default::default())),
         Arc::new(topology),
+        100,
     )
     .unwrap();
     let handler = world.load(&path).await.unwrap_or_else(|e| panic!("{e}"));

@@ -110,7 +110,7 @@ impl HostRequest for HostState {
         let request = &self.request;
         let parsed = self
             .form
-            .get_or_insert_with(|| crate::http::form::parse_form(request));
+            .get_or_insert_with(|| crate::http::form::parse_form(request, self.max_form_fields));
         Ok(parsed.clone().map_err(|e| e.to_string()).map(|fields| {
             fields
                 .into_iter()

@@ -1,16 +1,24 @@
 //! `timing.sleep`: parks the request (never a thread); the time counts as
-//! wall time, not CPU time.
+//! wall time, not CPU time. A client that goes away meanwhile ends it: the
+//! guest is stopped and its instance slot freed at once.
 
 use std::time::{Duration, Instant};
 
+use crate::wasm::Stop;
 use crate::worlds::handler::bindings::sandserve::handler::timing::Host;
 use crate::worlds::handler::state::HostState;
 
 impl Host for HostState {
     async fn sleep(&mut self, duration: u64) -> wasmtime::Result<()> {
         let start = Instant::now();
-        tokio::time::sleep(Duration::from_nanos(duration)).await;
+        let gone = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_nanos(duration)) => false,
+            _ = self.writer.transport().gone() => true,
+        };
         self.sandbox.clock.parked_since(start);
+        if gone {
+            return Err(Stop::ClientGone.into());
+        }
         Ok(())
     }
 }

@@ -1,0 +1,174 @@
+//! Hostile clients against the limits that keep a public server up: bodies
+//! that come too slowly or crowd out others, clients that never read, and
+//! clients that leave while a handler works for them. Each is bounded in time
+//! and count, on loopback.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use sandserve_tests::{guests, DocRoot, TestServer};
+
+/// Closes a connection with a reset (RST) rather than a FIN.
+fn reset(stream: TcpStream) {
+    socket2::SockRef::from(&stream)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(stream);
+}
+
+#[test]
+fn empty_lines_alone_are_refused_at_once() {
+    let root = DocRoot::new();
+    let server = TestServer::start(&root);
+    let mut conn = server.connect();
+    conn.send(&b"\r\n".repeat(5));
+    let resp = conn.read_response(false);
+    assert_eq!(resp.status, 400);
+    assert!(
+        resp.json_error().1.contains("empty lines"),
+        "{}",
+        resp.text()
+    );
+    assert!(conn.closed());
+}
+
+#[test]
+fn a_body_too_slow_is_cut() {
+    let root = DocRoot::new();
+    root.file("a.txt", "alpha");
+    let server = TestServer::start_with(&root, |c| {
+        c.timeouts.header_read_secs = 0.5;
+        c.limits.min_body_rate = 1000;
+    });
+    let mut conn = server.connect();
+    conn.send(b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+    // Ten bytes every 200 ms: 50 bytes a second, well under the minimum.
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    for _ in 0..40 {
+        if conn.stream.write_all(b"0123456789").is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        conn.stream.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 512];
+        if let Ok(n) = conn.stream.read(&mut buf) {
+            answer.extend_from_slice(&buf[..n]);
+        }
+        conn.stream.set_nonblocking(false).unwrap();
+        if !answer.is_empty() {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408 "), "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn bodies_share_one_budget() {
+    let root = DocRoot::new();
+    root.file("a.txt", "alpha");
+    let server = TestServer::start_with(&root, |c| {
+        c.timeouts.header_read_secs = 1.0;
+        c.limits.max_buffered_body_mib = 1;
+    });
+    // One upload holds 800 KiB of the 1 MiB while it arrives, 32 KiB every
+    // 100 ms…
+    let mut first = server.connect();
+    first.send(b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 819200\r\n\r\n");
+    let mut writer = first.stream.try_clone().unwrap();
+    let uploading = std::thread::spawn(move || {
+        for _ in 0..25 {
+            writer.write_all(&[b'x'; 32 << 10]).unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    // …so another that would pass the budget waits, then gets 503.
+    let started = Instant::now();
+    let mut second = server.connect();
+    second.send(b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 819200\r\n\r\n");
+    let resp = second.read_response(false);
+    assert_eq!(resp.status, 503, "{}", resp.text());
+    assert!(resp.json_error().1.contains("max_buffered_body_mib"));
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    // The first finishes; its room comes back.
+    uploading.join().unwrap();
+    assert_eq!(first.read_response(false).status, 404, "POST to a file");
+    let mut third = server.connect();
+    third.send(
+        b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 819200\r\nConnection: close\r\n\r\n",
+    );
+    third.send(&vec![b'x'; 819200]);
+    assert_eq!(third.read_response(false).status, 404);
+}
+
+#[test]
+fn a_client_that_never_reads_is_dropped() {
+    let root = DocRoot::new();
+    root.file("big.bin", vec![b'z'; 64 << 20]);
+    let server = TestServer::start_with(&root, |c| c.timeouts.send_secs = 1.0);
+    let mut conn = server.connect();
+    conn.send(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Read nothing while the buffers fill and the send timeout passes…
+    std::thread::sleep(Duration::from_secs(3));
+    // …then everything that was sent: it stops short, and the server closed.
+    let started = Instant::now();
+    let got = conn.read_to_close();
+    assert!(got.len() < 64 << 20, "{} bytes", got.len());
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(server.get("/big.bin?pipe=slice(0,3)").body, b"zzz");
+}
+
+#[test]
+fn a_handler_whose_client_left_is_stopped_at_once() {
+    let root = DocRoot::new();
+    std::fs::copy(
+        guests::path("hostile-sleep-forever"),
+        root.path().join("sleep.wasm"),
+    )
+    .unwrap();
+    std::fs::copy(guests::path("hello"), root.path().join("hello.wasm")).unwrap();
+    let server = TestServer::start_with(&root, |c| c.wasm.max_instances = 16);
+    for leave in [reset as fn(TcpStream), drop] {
+        // Every slot taken by a sleeper whose client then leaves…
+        let before = server.monitor.stats().instances_started;
+        let sleepers: Vec<TcpStream> = (0..16)
+            .map(|_| {
+                let mut c = server.connect();
+                c.send(b"GET /sleep.wasm HTTP/1.1\r\nHost: x\r\n\r\n");
+                c.stream
+            })
+            .collect();
+        server.wait_for("16 sleepers", |s| s.instances_started >= before + 16);
+        assert_eq!(server.monitor.stats().instances_running, 16);
+        // …and a waiting request whose client leaves too.
+        let waiter = {
+            let mut c = server.connect();
+            c.send(b"GET /hello.wasm HTTP/1.1\r\nHost: x\r\n\r\n");
+            c.stream
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        let started = Instant::now();
+        for s in sleepers {
+            leave(s);
+        }
+        leave(waiter);
+        server.wait_for("every slot free", |s| s.instances_running == 0);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        // The slots serve others at once.
+        let started = Instant::now();
+        assert_eq!(server.get("/hello.wasm").status, 200);
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+}
