@@ -172,3 +172,106 @@ fn a_handler_whose_client_left_is_stopped_at_once() {
         assert!(started.elapsed() < Duration::from_secs(1));
     }
 }
+
+/// A document root with a secret beside it, reachable only through links.
+fn root_beside_a_secret() -> (DocRoot, DocRoot) {
+    let outside = DocRoot::new();
+    outside
+        .file("secret.txt", "TOP SECRET")
+        .file("secret.headers", "X-Secret: TOP SECRET\n")
+        .file("d/page.txt", "TOP SECRET page");
+    let root = DocRoot::new();
+    root.file("page.txt", "fine")
+        .file("d/page.txt", "fine too")
+        .file("hash.sub.txt", "{{file_hash(sha256, /linked/secret.txt)}}")
+        .file(
+            "proc.sub.txt",
+            "{{file_hash(sha256, /proc-root/etc/hostname)}}",
+        );
+    let link = |target: &std::path::Path, name: &str| {
+        std::os::unix::fs::symlink(target, root.path().join(name)).unwrap();
+    };
+    link(&outside.path().join("secret.headers"), "page.txt.headers");
+    link(&outside.path().join("secret.headers"), "d/__dir__.headers");
+    link(
+        &outside.path().join("secret.headers"),
+        "hash.sub.txt.sub.headers",
+    );
+    link(outside.path(), "linked");
+    link(std::path::Path::new("/proc/self/root"), "proc-root");
+    (outside, root)
+}
+
+#[test]
+fn no_reader_follows_a_link_out_of_the_root() {
+    let (_outside, root) = root_beside_a_secret();
+    let server = TestServer::start(&root);
+    for path in ["/page.txt", "/d/page.txt"] {
+        let resp = server.get(path);
+        assert_eq!(resp.status, 200, "{path}");
+        assert!(
+            !String::from_utf8_lossy(&resp.head).contains("SECRET"),
+            "{path}"
+        );
+    }
+    for path in ["/hash.sub.txt", "/proc.sub.txt"] {
+        let resp = server.get(path);
+        assert_eq!(resp.status, 500, "{path}: {}", resp.text());
+        assert!(
+            resp.text().contains("no such file"),
+            "{path}: {}",
+            resp.text()
+        );
+    }
+}
+
+#[test]
+fn a_fifo_is_not_a_file() {
+    let root = DocRoot::new();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(root.path().join("pipe.txt"))
+        .status()
+        .unwrap()
+        .success());
+    let server = TestServer::start(&root);
+    let started = Instant::now();
+    assert_eq!(server.get("/pipe.txt").status, 404);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn swapping_a_directory_for_a_link_serves_nothing_outside() {
+    let (outside, root) = root_beside_a_secret();
+    let server = TestServer::start(&root);
+    let (d, aside, link) = (
+        root.path().join("d"),
+        root.path().join("d-aside"),
+        root.path().join("d-link"),
+    );
+    std::os::unix::fs::symlink(outside.path().join("d"), &link).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // The directory goes aside and the link takes its name, and back.
+                let _ = std::fs::rename(&d, &aside);
+                let _ = std::fs::rename(&link, &d);
+                let _ = std::fs::rename(&d, &link);
+                let _ = std::fs::rename(&aside, &d);
+            }
+        })
+    };
+    let mut served = 0;
+    for _ in 0..800 {
+        let resp = server.get("/d/page.txt");
+        assert!(
+            !resp.text().contains("SECRET"),
+            "an outside file was served"
+        );
+        served += usize::from(resp.status == 200);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().unwrap();
+    assert!(served > 0, "the inside file was served sometimes");
+}

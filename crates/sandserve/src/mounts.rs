@@ -1,51 +1,181 @@
 //! The document root and its aliases: mapping a URL path to a file under one
 //! of them, so that no request can ever reach a byte outside them.
 //!
-//! Refused (as not found): `.` and `..` segments (also percent-encoded),
-//! percent-encoded `/` and `\`, a backslash or NUL anywhere, and any path whose
-//! real location (after following symlinks) is outside the mount it was
-//! requested under.
+//! Each mount's directory is opened once, at start-up; every file is then
+//! opened *beneath* that handle (`openat2` with `RESOLVE_BENEATH` and
+//! `RESOLVE_NO_MAGICLINKS`): the kernel refuses a path that would leave the
+//! directory, through `..`, an absolute symlink, a symlink pointing out, or a
+//! `/proc` magic link — also when a directory is swapped for a symlink while
+//! requests run, since nothing is looked up by path twice. Only regular
+//! files and directories are served: a FIFO or device is opened without
+//! blocking and refused after `fstat`.
+//!
+//! Refused before any lookup (as not found): `.` and `..` segments (also
+//! percent-encoded), percent-encoded `/` and `\`, a backslash or NUL
+//! anywhere.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use percent_encoding::percent_decode_str;
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+
+/// A mount's directory, open: what every file under it is opened relative to.
+#[derive(Debug)]
+pub struct RootDir {
+    fd: OwnedFd,
+    /// Where it is (for names, never for opening).
+    path: PathBuf,
+}
+
+/// What opening a path beneath a root found.
+#[derive(Debug)]
+pub struct Opened {
+    /// The open file or directory.
+    pub file: File,
+    /// Its metadata, from the open handle.
+    pub meta: std::fs::Metadata,
+}
+
+impl RootDir {
+    /// Opens the directory at `path`.
+    pub fn open_dir(path: &Path) -> io::Result<RootDir> {
+        let fd = rustix::fs::open(
+            path,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(RootDir {
+            fd,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Where the directory is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Opens `rel` (relative, may be empty for the directory itself)
+    /// beneath this directory: a regular file or a directory, never anything
+    /// outside. Nothing there, a path that leads out, or another kind of
+    /// file is [`ResolveError::Missing`] or [`ResolveError::Refused`].
+    pub fn open(&self, rel: &Path) -> Result<Opened, ResolveError> {
+        let rel: &Path = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        let fd = match self.open_beneath(rel) {
+            // An absolute symlink: allowed where it leads back inside. Its
+            // target, made relative, is opened beneath the directory again,
+            // so a link changed meanwhile still cannot lead out.
+            Err(rustix::io::Errno::XDEV) => {
+                let inside = self
+                    .path
+                    .join(rel)
+                    .canonicalize()
+                    .ok()
+                    .and_then(|real| real.strip_prefix(&self.path).ok().map(Path::to_path_buf))
+                    .ok_or(ResolveError::Refused("leads outside the document root"))?;
+                let inside: &Path = if inside.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    &inside
+                };
+                self.open_beneath(inside)
+            }
+            other => other,
+        }
+        .map_err(|e| match e {
+            rustix::io::Errno::XDEV => ResolveError::Refused("leads outside the document root"),
+            rustix::io::Errno::NOENT
+            | rustix::io::Errno::NOTDIR
+            | rustix::io::Errno::LOOP
+            | rustix::io::Errno::NAMETOOLONG => ResolveError::Missing,
+            other => ResolveError::Io(other.into()),
+        })?;
+        let file = File::from(fd);
+        let meta = file.metadata().map_err(ResolveError::Io)?;
+        if !(meta.is_file() || meta.is_dir()) {
+            return Err(ResolveError::Refused("not a regular file"));
+        }
+        Ok(Opened { file, meta })
+    }
+
+    fn open_beneath(&self, rel: &Path) -> Result<OwnedFd, rustix::io::Errno> {
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
+        let how = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+        rustix::fs::openat2(&self.fd, rel, flags, Mode::empty(), how)
+    }
+
+    /// The bytes of `rel` beneath this directory; `Ok(None)` when there is
+    /// nothing usable there.
+    pub fn read(&self, rel: &Path) -> io::Result<Option<Vec<u8>>> {
+        use std::io::Read;
+        match self.open(rel) {
+            Ok(mut opened) if opened.meta.is_file() => {
+                let mut bytes = Vec::with_capacity(opened.meta.len() as usize);
+                opened.file.read_to_end(&mut bytes)?;
+                Ok(Some(bytes))
+            }
+            Ok(_) | Err(ResolveError::Missing | ResolveError::Refused(_)) => Ok(None),
+            Err(ResolveError::Io(e)) => Err(e),
+        }
+    }
+}
 
 /// A URL prefix served from a local directory, or one URL served by one file.
-#[derive(Clone, Debug)]
-pub struct Mount {
+#[derive(Debug)]
+struct Mount {
     /// The URL path: a prefix ending in `/` for a directory, exact for a file.
-    pub url_path: String,
-    /// The local directory or file, canonical.
-    pub local: PathBuf,
+    url_path: String,
+    /// The directory (the file's directory, for a one-file alias).
+    dir: Arc<RootDir>,
+    /// The file's name in `dir`, for a one-file alias.
+    file: Option<OsString>,
 }
 
 /// The document root and the aliases mounted beside it.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Mounts {
     /// Longest URL prefix first; the document root (`/`) last.
     mounts: Vec<Mount>,
 }
 
-/// A request path resolved to a file system path.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A request path resolved to a place under a mount (not opened yet).
+#[derive(Clone, Debug)]
 pub struct Resolved {
-    /// The path as requested, under the mount (names come from here).
+    /// Where it is: the mount's directory joined with `rel` (for names and
+    /// `fs_path`; never opened by this path).
     pub path: PathBuf,
-    /// Where it really is (what is opened).
-    pub real: PathBuf,
-    /// The root directory of the mount it is under.
+    /// The path below the mount's directory.
+    pub rel: PathBuf,
+    /// The mount's directory.
     pub root: PathBuf,
     /// The URL prefix of that mount.
     pub url_base: String,
+    /// The mount's directory, open.
+    pub dir: Arc<RootDir>,
+}
+
+impl Resolved {
+    /// Opens what is there, beneath the mount's directory.
+    pub fn open(&self) -> Result<Opened, ResolveError> {
+        self.dir.open(&self.rel)
+    }
 }
 
 /// Why a path was not resolved: the first two answer 404, the last 500.
 #[derive(Debug)]
 pub enum ResolveError {
-    /// The path is not allowed (traversal, NUL, encoded separators…).
+    /// The path is not allowed (traversal, NUL, encoded separators, a way
+    /// out of the mount, a FIFO or device…).
     Refused(&'static str),
     /// Nothing is there (or a symlink loop, or a name too long).
     Missing,
@@ -98,7 +228,7 @@ impl std::error::Error for MountError {
 impl Mounts {
     /// The document root and aliases `(url_path, local_path)`. Paths must
     /// exist, and the document root must be a directory; they are made
-    /// canonical here.
+    /// canonical and their directories opened here.
     pub fn new(doc_root: &Path, aliases: &[(String, PathBuf)]) -> Result<Self, MountError> {
         let error = |what: &'static str, path: &Path| {
             let path = path.to_path_buf();
@@ -111,33 +241,48 @@ impl Mounts {
             } else {
                 format!("/{url_path}")
             };
+            let canonical = local.canonicalize().map_err(error("alias", local))?;
+            let (dir, file) = if canonical.is_dir() {
+                (canonical, None)
+            } else {
+                let name = canonical.file_name().map(OsStr::to_os_string);
+                let parent = canonical.parent().unwrap_or(Path::new("/")).to_path_buf();
+                (parent, name)
+            };
             mounts.push(Mount {
                 url_path,
-                local: local.canonicalize().map_err(error("alias", local))?,
+                dir: Arc::new(RootDir::open_dir(&dir).map_err(error("alias", local))?),
+                file,
             });
         }
         mounts.sort_by_key(|m| std::cmp::Reverse(m.url_path.len()));
-        mounts.push(Mount {
-            url_path: "/".to_string(),
-            local: doc_root
-                .canonicalize()
-                .map_err(error("document root", doc_root))?,
-        });
-        let mounts = Mounts { mounts };
-        if !mounts.doc_root().is_dir() {
+        let canonical = doc_root
+            .canonicalize()
+            .map_err(error("document root", doc_root))?;
+        if !canonical.is_dir() {
             return Err(error("document root", doc_root)(io::Error::other(
                 "not a directory",
             )));
         }
-        Ok(mounts)
+        mounts.push(Mount {
+            url_path: "/".to_string(),
+            dir: Arc::new(RootDir::open_dir(&canonical).map_err(error("document root", doc_root))?),
+            file: None,
+        });
+        Ok(Mounts { mounts })
     }
 
     /// The canonical document root.
     pub fn doc_root(&self) -> &Path {
-        &self.mounts[self.mounts.len() - 1].local
+        self.doc_root_dir().path()
     }
 
-    /// Resolves a raw (percent-encoded) URL path.
+    /// The document root, open.
+    pub fn doc_root_dir(&self) -> &Arc<RootDir> {
+        &self.mounts[self.mounts.len() - 1].dir
+    }
+
+    /// Resolves a raw (percent-encoded) URL path to a place under a mount.
     pub fn resolve(&self, raw_path: &str) -> Result<Resolved, ResolveError> {
         let lower_has = |needle: &str| {
             raw_path
@@ -179,71 +324,45 @@ impl Mounts {
             } else {
                 continue;
             };
-            let rel = trim_slashes(rel);
-            let path = if rel.is_empty() {
-                mount.local.clone()
-            } else {
-                mount.local.join(OsStr::from_bytes(rel))
+            let rel = match &mount.file {
+                Some(name) => PathBuf::from(name),
+                None => PathBuf::from(OsStr::from_bytes(trim_slashes(rel))),
             };
-            let real = path.canonicalize().map_err(|e| {
-                let gone = matches!(
-                    e.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-                ) || matches!(
-                    e.raw_os_error(),
-                    Some(libc_errno::ELOOP | libc_errno::ENAMETOOLONG)
-                );
-                if gone {
-                    ResolveError::Missing
-                } else {
-                    ResolveError::Io(e)
-                }
-            })?;
-            if !real.starts_with(&mount.local) {
-                return Err(ResolveError::Refused("leads outside the document root"));
-            }
-            let root = if mount.local.is_dir() {
-                mount.local.clone()
+            let root = mount.dir.path().to_path_buf();
+            let path = if rel.as_os_str().is_empty() {
+                root.clone()
             } else {
-                mount.local.parent().unwrap_or(&mount.local).to_path_buf()
+                root.join(&rel)
             };
             return Ok(Resolved {
                 path,
-                real,
+                rel,
                 root,
                 url_base: mount.url_path.clone(),
+                dir: mount.dir.clone(),
             });
         }
         Err(ResolveError::Missing)
     }
-}
 
-impl Mounts {
     /// How a file under a mount is named in messages: its URL path (the
     /// mount's URL prefix and the path below it), never where it is on the
     /// server's file system. A file outside every mount is named by its file
     /// name alone.
     pub fn display(&self, path: &Path) -> String {
         for mount in &self.mounts {
-            if let Ok(rel) = path.strip_prefix(&mount.local) {
-                let rel = rel.to_string_lossy();
-                return if mount.url_path.ends_with('/') {
-                    format!("{}{rel}", mount.url_path)
-                } else {
-                    mount.url_path.clone()
-                };
+            if let Ok(rel) = path.strip_prefix(mount.dir.path()) {
+                match &mount.file {
+                    Some(name) if rel == Path::new(name) => return mount.url_path.clone(),
+                    Some(_) => continue,
+                    None => return format!("{}{}", mount.url_path, rel.to_string_lossy()),
+                }
             }
         }
         path.file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     }
-}
-
-/// The two `errno` values that mean "nothing usable is there".
-mod libc_errno {
-    pub const ELOOP: i32 = 40;
-    pub const ENAMETOOLONG: i32 = 36;
 }
 
 fn trim_slashes(mut s: &[u8]) -> &[u8] {
@@ -266,18 +385,31 @@ mod tests {
         std::fs::write(root.join("top.txt"), "x").unwrap();
         std::fs::write(base.join("outside/secret"), "s").unwrap();
         std::os::unix::fs::symlink(base.join("outside"), root.join("escape")).unwrap();
+        std::os::unix::fs::symlink("../outside/secret", root.join("relative-escape")).unwrap();
+        std::os::unix::fs::symlink("/proc/self/root/etc/passwd", root.join("magic")).unwrap();
         std::os::unix::fs::symlink(root.join("top.txt"), root.join("inside-link")).unwrap();
+        std::os::unix::fs::symlink("top.txt", root.join("relative-inside")).unwrap();
         let mounts = Mounts::new(&root, &[]).unwrap();
         (base, mounts)
+    }
+
+    fn opens(m: &Mounts, path: &str) -> bool {
+        m.resolve(path).and_then(|r| r.open()).is_ok()
     }
 
     #[test]
     fn resolves_inside_and_refuses_outside() {
         let (base, m) = tree();
-        assert!(m.resolve("/top.txt").is_ok());
-        assert!(m.resolve("/dir/a..b.txt").is_ok());
-        assert!(m.resolve("/inside-link").is_ok());
-        assert!(m.resolve("/dir/").is_ok());
+        for good in [
+            "/top.txt",
+            "/dir/a..b.txt",
+            "/relative-inside",
+            "/inside-link",
+            "/dir/",
+            "/",
+        ] {
+            assert!(opens(&m, good), "{good}");
+        }
         let top = m.resolve("/top.txt").unwrap();
         assert_eq!(m.display(&top.path), "/top.txt");
         assert_eq!(m.display(Path::new("/elsewhere/x.wasm")), "x.wasm");
@@ -291,11 +423,42 @@ mod tests {
             "/dir%5c..%5ctop.txt",
             "/top.txt%00.html",
             "/escape/secret",
+            "/relative-escape",
+            "/magic",
             "/./top.txt",
             "/missing",
         ] {
-            assert!(m.resolve(bad).is_err(), "{bad}");
+            assert!(!opens(&m, bad), "{bad}");
         }
+        std::fs::remove_dir_all(base).unwrap();
+    }
+
+    #[test]
+    fn fifos_and_devices_are_not_files() {
+        let (base, m) = tree();
+        let fifo = base.join("root/pipe");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        std::os::unix::fs::symlink("/dev/zero", base.join("root/zero")).unwrap();
+        assert!(matches!(
+            m.resolve("/pipe").unwrap().open(),
+            Err(ResolveError::Refused(_))
+        ));
+        assert!(!opens(&m, "/zero"), "an absolute link out");
+        std::fs::remove_dir_all(base).unwrap();
+    }
+
+    #[test]
+    fn a_directory_swapped_for_a_link_while_open_leads_nowhere() {
+        let (base, m) = tree();
+        let resolved = m.resolve("/dir/a..b.txt").unwrap();
+        std::fs::rename(base.join("root/dir"), base.join("root/dir-moved")).unwrap();
+        std::os::unix::fs::symlink(base.join("outside"), base.join("root/dir")).unwrap();
+        std::fs::write(base.join("outside/a..b.txt"), "outside!").unwrap();
+        assert!(resolved.open().is_err(), "the swapped-in link leads out");
         std::fs::remove_dir_all(base).unwrap();
     }
 
@@ -316,16 +479,15 @@ mod tests {
         .unwrap();
         let r = m.resolve("/lib/sub/x.js").unwrap();
         assert_eq!(r.url_base, "/lib/sub/");
-        assert!(r.real.ends_with("lib/sub/x.js"));
+        assert!(r.open().is_ok());
         assert_eq!(m.display(&r.path), "/lib/sub/x.js");
         let r = m.resolve("/single").unwrap();
-        assert!(r.real.ends_with("one.txt"));
-        assert_eq!(r.root, base.canonicalize().unwrap());
-        assert!(m.resolve("/single/more").is_err());
-        assert!(
-            m.resolve("/top.txt").is_ok(),
-            "the document root is still there"
-        );
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut r.open().unwrap().file, &mut text).unwrap();
+        assert_eq!(text, "1");
+        assert_eq!(m.display(&r.path), "/single");
+        assert!(!opens(&m, "/single/more"));
+        assert!(opens(&m, "/top.txt"), "the document root is still there");
         assert!(matches!(
             m.resolve("/lib/../top.txt"),
             Err(ResolveError::Refused(_))

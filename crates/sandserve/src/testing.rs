@@ -77,6 +77,7 @@ pub fn run_pipeline(pipe: &str, body: &[u8], head_only: bool) -> Option<Pipeline
         mounts: &mounts,
         file: None,
         root: mounts.doc_root(),
+        dir: mounts.doc_root_dir(),
         url_base: "/",
     };
     let response = Response::new(200).with_body(body.to_vec());
@@ -217,7 +218,7 @@ impl HandlerBench {
             Arc::new(topology),
             Limits::default().max_form_fields,
         )?;
-        let handler = world.load(path).await?;
+        let handler = world.load(&crate::wasm::Source::path(path)).await?;
         let raw = b"GET /hello.wasm HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         let (head, _) = parse_head(raw, &Limits::default())?.ok_or("a partial head")?;
         let addr = "127.0.0.1:8000".parse()?;
@@ -254,6 +255,9 @@ impl HandlerBench {
     /// The per-request reload check: a `stat` of the file and a look-up of
     /// its compiled, linked component.
     pub async fn reload_check(&self) -> bool {
-        self.world.load(&self.path).await.is_ok()
+        self.world
+            .load(&crate::wasm::Source::path(&self.path))
+            .await
+            .is_ok()
     }
 }

@@ -66,7 +66,8 @@ pub async fn precompile(app: &App, mut progress: impl FnMut(usize, usize)) -> Su
             let Some(path) = pending.next() else { break };
             let dispatcher = app.dispatcher.clone();
             running.spawn(async move {
-                let result = dispatcher.handlers().load(&path).await.map(|_| ());
+                let source = crate::wasm::Source::path(&path);
+                let result = dispatcher.handlers().load(&source).await.map(|_| ());
                 (path, result)
             });
         }

@@ -10,12 +10,12 @@ use tokio::sync::Semaphore;
 
 use crate::files::{self, FileServer};
 use crate::http::{Request, Response, ResponseWriter};
-use crate::mounts::ResolveError;
+use crate::mounts::{ResolveError, RootDir};
 use crate::pipes::{PipeLimits, Pipeline};
 use crate::reply::{ErrorAnswer, Reply};
 use crate::route::{Captures, RouteTable};
 use crate::sub::SubContext;
-use crate::wasm::LoadError;
+use crate::wasm::{LoadError, Source};
 use crate::worlds::handler::HandlerWorld;
 
 /// A kind of route.
@@ -115,7 +115,7 @@ impl Dispatcher {
         let serve = || match self.files.serve_static(request) {
             Ok(served) => {
                 let r = &served.resolved;
-                let ctx = self.sub_context(request, &r.path, &r.root, &r.url_base);
+                let ctx = self.sub_context(request, &r.path, &r.root, &r.dir, &r.url_base);
                 piped(served.response, pipeline, &ctx)
             }
             Err(e) => Reply::Error(e.into()),
@@ -148,30 +148,46 @@ impl Dispatcher {
         writer: ResponseWriter,
     ) -> (Reply, ResponseWriter) {
         // Where the component is, how messages name it, and the mount whose
-        // root and URL prefix its pipes substitute with.
+        // root and URL prefix its pipes substitute with. A component under
+        // a mount is opened beneath its directory, and loaded from that
+        // open file.
         let mounts = self.files.mounts();
-        let doc_root = mounts.doc_root();
-        let (file, shown, root, url_base) = match target {
+        let (source, shown, root, dir, url_base) = match target {
             Some(path) => (
+                Source::path(path),
                 path.to_path_buf(),
-                path.to_path_buf(),
-                doc_root.to_path_buf(),
+                mounts.doc_root().to_path_buf(),
+                mounts.doc_root_dir().clone(),
                 "/".to_string(),
             ),
-            None => match mounts.resolve(&request.path) {
-                Ok(r) => (r.real, r.path, r.root, r.url_base),
-                Err(ResolveError::Io(source)) => {
-                    let e = files::FileError::Unreadable {
-                        path: request.path.clone(),
-                        source,
-                    };
-                    return (Reply::Error(e.into()), writer);
+            None => {
+                let opened = mounts
+                    .resolve(&request.path)
+                    .and_then(|r| r.open().map(|o| (r, o)));
+                match opened {
+                    Ok((r, opened)) => (
+                        Source {
+                            key: r.path.clone(),
+                            file: Some(Arc::new(opened.file)),
+                        },
+                        r.path,
+                        r.root,
+                        r.dir,
+                        r.url_base,
+                    ),
+                    Err(ResolveError::Io(source)) => {
+                        let e = files::FileError::Unreadable {
+                            path: request.path.clone(),
+                            source,
+                        };
+                        return (Reply::Error(e.into()), writer);
+                    }
+                    Err(_) => return (not_found(&request), writer),
                 }
-                Err(_) => return (not_found(&request), writer),
-            },
+            }
         };
         let name = mounts.display(&shown);
-        let loaded = match self.handlers.load(&file).await {
+        let loaded = match self.handlers.load(&source).await {
             Ok(loaded) => loaded,
             Err(LoadError::CoreModule) if target.is_none() => {
                 return (self.static_file(&request, pipeline.as_ref()).await, writer)
@@ -191,7 +207,7 @@ impl Dispatcher {
             .await;
         let reply = match reply {
             Reply::Response(response) => {
-                let ctx = self.sub_context(&request, &shown, &root, &url_base);
+                let ctx = self.sub_context(&request, &shown, &root, &dir, &url_base);
                 match &pipeline {
                     Some(p) if p.is_heavy() => {
                         self.off_the_connection_threads(|| piped(response, Some(p), &ctx))
@@ -210,6 +226,7 @@ impl Dispatcher {
         request: &'a Request,
         file: &'a Path,
         root: &'a Path,
+        dir: &'a RootDir,
         url_base: &'a str,
     ) -> SubContext<'a> {
         SubContext {
@@ -218,6 +235,7 @@ impl Dispatcher {
             mounts: self.files.mounts(),
             file: Some(file),
             root,
+            dir,
             url_base,
         }
     }

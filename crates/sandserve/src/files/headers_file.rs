@@ -6,7 +6,6 @@
 //! without a colon is an error that names the file and the line.
 
 use std::io;
-use std::path::Path;
 
 use crate::http::Headers;
 
@@ -81,28 +80,18 @@ pub fn parse(file: &str, text: &[u8]) -> Result<Headers, HeadersFileError> {
     Ok(headers)
 }
 
-/// The bytes of a headers file at `path`; `Ok(None)` when there is none.
-/// `file` names it, and is only asked for when there is something to say.
+/// The bytes of a headers file as `read` gives them; `Ok(None)` when there
+/// is none. `file` names it, and is only asked for when there is something
+/// to say.
 pub fn read_text(
-    path: &Path,
+    read: impl FnOnce() -> io::Result<Option<Vec<u8>>>,
     file: impl FnOnce() -> String,
 ) -> Result<Option<Vec<u8>>, HeadersFileError> {
-    match std::fs::read(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-            ) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(HeadersFileError {
-            file: file(),
-            line: None,
-            problem: Problem::Unreadable(e),
-        }),
-    }
+    read().map_err(|e| HeadersFileError {
+        file: file(),
+        line: None,
+        problem: Problem::Unreadable(e),
+    })
 }
 
 fn trim(v: &[u8]) -> &[u8] {

@@ -1,19 +1,25 @@
 //! HTML listings of directories.
 
+use std::fs::File;
 use std::io;
-use std::path::Path;
+
+use rustix::fs::{Dir, FileType};
 
 use crate::text::{html_escape, link_segment};
 
-/// An HTML page listing `dir`, for the URL path `url_path` (which ends in `/`).
-pub fn render(dir: &Path, url_path: &str) -> io::Result<String> {
-    let mut entries: Vec<(String, bool)> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .map(|e| {
-            let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false) || e.path().is_dir();
-            (e.file_name().to_string_lossy().into_owned(), is_dir)
-        })
-        .collect();
+/// An HTML page listing the open directory `dir`, for the URL path
+/// `url_path` (which ends in `/`). A symlink is listed as a file (its target
+/// is not looked at).
+pub fn render(dir: File, url_path: &str) -> io::Result<String> {
+    let mut entries: Vec<(String, bool)> = Vec::new();
+    for entry in Dir::new(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "." || name == ".." {
+            continue;
+        }
+        entries.push((name, entry.file_type() == FileType::Directory));
+    }
     entries.sort();
     let title = html_escape(&percent_encoding::percent_decode_str(url_path).decode_utf8_lossy());
     let mut html = format!(
@@ -42,7 +48,7 @@ mod tests {
         std::fs::write(dir.path().join("odd name&.txt"), "").unwrap();
         std::fs::write(dir.path().join("<b>.txt"), "").unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
-        let html = super::render(dir.path(), "/x%20y/").unwrap();
+        let html = super::render(std::fs::File::open(dir.path()).unwrap(), "/x%20y/").unwrap();
         assert!(html.contains("<title>Index of /x y/</title>"), "{html}");
         assert!(
             html.contains("<a href=\"odd%20name%26.txt\">odd name&amp;.txt</a>"),

@@ -176,7 +176,7 @@ fn serve_static(
 ) -> Result<Served, FileError> {
     let (resolved, file, meta) = open(mounts, request)?;
     if meta.is_dir() {
-        let response = directory(request, &resolved)?;
+        let response = directory(request, file)?;
         return Ok(Served { response, resolved });
     }
     let name = resolved
@@ -190,11 +190,12 @@ fn serve_static(
         mounts,
         file: Some(&resolved.path),
         root: &resolved.root,
+        dir: &resolved.dir,
         url_base: &resolved.url_base,
     };
     let mut headers = Headers::with_capacity(4);
     headers.push("Content-Type", mime::content_type(&name));
-    let extra = extra_headers(&resolved.path, &ctx)?;
+    let extra = extra_headers(&resolved, &ctx)?;
     if extra.contains(b"content-type") {
         headers.remove(b"content-type");
     }
@@ -292,25 +293,27 @@ fn asis_body(mounts: &Mounts, request: &Request) -> Result<Body, FileError> {
 
 /// The `__dir__.headers` lines of the file's directory, then the file's own;
 /// a `.sub.headers` file takes the place of its plain twin and is substituted.
-fn extra_headers(path: &Path, ctx: &SubContext) -> Result<Headers, FileError> {
+/// They are read beneath the mount's directory, as the file was.
+fn extra_headers(resolved: &Resolved, ctx: &SubContext) -> Result<Headers, FileError> {
     let mut headers = Headers::new();
-    if let Some(dir) = path.parent() {
-        headers.extend(headers_of(&dir.join("__dir__"), ctx)?);
-    }
-    headers.extend(headers_of(path, ctx)?);
+    let dir = resolved.rel.parent().unwrap_or(Path::new(""));
+    headers.extend(headers_of(&dir.join("__dir__"), resolved, ctx)?);
+    headers.extend(headers_of(&resolved.rel, resolved, ctx)?);
     Ok(headers)
 }
 
-fn headers_of(stem: &Path, ctx: &SubContext) -> Result<Headers, FileError> {
+/// The headers file of `stem` (a path below the mount's directory).
+fn headers_of(stem: &Path, resolved: &Resolved, ctx: &SubContext) -> Result<Headers, FileError> {
     let with = |suffix: &str| {
         let mut p = stem.as_os_str().to_owned();
         p.push(suffix);
         PathBuf::from(p)
     };
     // Named (by URL path) only when there is something to say of them.
-    let name = |path: &Path| ctx.mounts.display(path);
+    let name = |rel: &Path| ctx.mounts.display(&resolved.root.join(rel));
+    let read = |rel: &Path| headers_file::read_text(|| resolved.dir.read(rel), || name(rel));
     let sub_path = with(".sub.headers");
-    if let Some(text) = headers_file::read_text(&sub_path, || name(&sub_path))? {
+    if let Some(text) = read(&sub_path)? {
         let text =
             substitute(&text, ctx, Escape::None).map_err(|source| FileError::Substitution {
                 file: name(&sub_path),
@@ -319,13 +322,13 @@ fn headers_of(stem: &Path, ctx: &SubContext) -> Result<Headers, FileError> {
         return Ok(headers_file::parse(&name(&sub_path), &text)?);
     }
     let plain = with(".headers");
-    Ok(match headers_file::read_text(&plain, || name(&plain))? {
+    Ok(match read(&plain)? {
         Some(text) => headers_file::parse(&name(&plain), &text)?,
         None => Headers::new(),
     })
 }
 
-fn directory(request: &Request, resolved: &Resolved) -> Result<Response, FileError> {
+fn directory(request: &Request, dir: File) -> Result<Response, FileError> {
     if !request.path.ends_with('/') {
         let mut location = format!("{}/", request.path);
         if let Some(q) = &request.query {
@@ -334,7 +337,7 @@ fn directory(request: &Request, resolved: &Resolved) -> Result<Response, FileErr
         }
         return Ok(Response::new(301).with_header("Location", location));
     }
-    match listing::render(&resolved.real, &request.path) {
+    match listing::render(dir, &request.path) {
         Ok(html) => Ok(Response::new(200)
             .with_header("Content-Type", "text/html")
             .with_body(html)),
@@ -394,15 +397,15 @@ fn open(
         path: request.path.clone(),
         source,
     };
-    let resolved = mounts.resolve(&request.path).map_err(|e| match e {
+    let not_served = |e| match e {
         ResolveError::Io(source) => unreadable(source),
         ResolveError::Refused(_) | ResolveError::Missing => FileError::NotFound {
             path: request.path.clone(),
         },
-    })?;
-    let file = File::open(&resolved.real).map_err(unreadable)?;
-    let meta = file.metadata().map_err(unreadable)?;
-    Ok((resolved, file, meta))
+    };
+    let resolved = mounts.resolve(&request.path).map_err(not_served)?;
+    let opened = resolved.open().map_err(not_served)?;
+    Ok((resolved, opened.file, opened.meta))
 }
 
 #[cfg(test)]

@@ -511,6 +511,7 @@ mod tests {
                 mounts: &mounts,
                 file: None,
                 root: mounts.doc_root(),
+                dir: mounts.doc_root_dir(),
                 url_base: "/",
             };
             let response = Response::new(200)

@@ -16,7 +16,7 @@ use base64::Engine;
 
 use crate::http::parse::find;
 use crate::http::Request;
-use crate::mounts::Mounts;
+use crate::mounts::{Mounts, RootDir};
 use crate::text::html_escape;
 use crate::topology::Topology;
 use template::Token;
@@ -54,6 +54,8 @@ pub struct SubContext<'a> {
     pub file: Option<&'a Path>,
     /// The root directory of the mount being served.
     pub root: &'a Path,
+    /// That directory, open: files are read beneath it.
+    pub dir: &'a RootDir,
     /// The URL prefix of that mount.
     pub url_base: &'a str,
 }
@@ -402,10 +404,16 @@ fn call(f: &'static str, args: &[String], ctx: &SubContext) -> Result<String, Su
             arity(2)?;
             let algorithm = Digest::named(&args[0])?;
             let path = contained(ctx.root, ctx.root, &args[1])?;
-            let data = std::fs::read(&path).map_err(|source| SubErrorKind::Unreadable {
+            let rel = path.strip_prefix(ctx.root).unwrap_or(&path);
+            let unreadable = |source| SubErrorKind::Unreadable {
                 path: args[1].clone(),
                 source,
-            })?;
+            };
+            let data = ctx
+                .dir
+                .read(rel)
+                .map_err(unreadable)?
+                .ok_or_else(|| unreadable(std::io::ErrorKind::NotFound.into()))?;
             Ok(base64::engine::general_purpose::STANDARD.encode(algorithm.digest(&data)))
         }
         "fs_path" => {
@@ -529,6 +537,7 @@ mod tests {
             mounts: &w.mounts,
             file: Some(&file),
             root,
+            dir: w.mounts.doc_root_dir(),
             url_base: "/",
         };
         substitute(text.as_bytes(), &ctx, Escape::None).map(|v| String::from_utf8(v).unwrap())
@@ -610,6 +619,7 @@ mod tests {
             mounts: &w.mounts,
             file: None,
             root: w.mounts.doc_root(),
+            dir: w.mounts.doc_root_dir(),
             url_base: "/",
         };
         let out = substitute(b"<p>{{headers[x-a]}}</p>", &ctx, Escape::Html).unwrap();

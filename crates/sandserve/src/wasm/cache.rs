@@ -57,16 +57,20 @@ fn hex(bytes: &[u8]) -> String {
 /// through a buffer kept per thread: no allocation of the file's size (whose
 /// page faults cost more than the hashing).
 pub fn hash_file(path: &Path) -> io::Result<([u8; 32], u64, [u8; 8])> {
-    use std::io::Read;
+    hash_open(&fs::File::open(path)?)
+}
+
+/// [`hash_file`] of an open file, read from its start whatever its offset.
+pub fn hash_open(file: &fs::File) -> io::Result<([u8; 32], u64, [u8; 8])> {
+    use std::os::unix::fs::FileExt;
     thread_local! {
         static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 256 << 10]);
     }
-    let mut file = fs::File::open(path)?;
     BUFFER.with_borrow_mut(|buf| {
         let mut hasher = blake3::Hasher::new();
         let (mut len, mut head) = (0u64, [0u8; 8]);
         loop {
-            let n = file.read(buf)?;
+            let n = file.read_at(buf, len)?;
             if n == 0 {
                 break;
             }

@@ -27,7 +27,36 @@ use tokio::sync::OnceCell;
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-use super::cache::{content_key, hash_file, DiskCache};
+use super::cache::{content_key, hash_open, DiskCache};
+
+/// Where a component's bytes come from: a file already opened (beneath a
+/// mount's directory, so a path swapped meanwhile cannot lead elsewhere), or
+/// a path (a handler the configuration names). `key` names it in the cache.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// What the cache knows it by.
+    pub key: PathBuf,
+    /// The file, when already open.
+    pub file: Option<Arc<std::fs::File>>,
+}
+
+impl Source {
+    /// The component in `path`, opened when needed.
+    pub fn path(path: &Path) -> Source {
+        Source {
+            key: path.to_path_buf(),
+            file: None,
+        }
+    }
+
+    /// The file, opened if it was not.
+    fn open(&self) -> std::io::Result<Arc<std::fs::File>> {
+        match &self.file {
+            Some(file) => Ok(file.clone()),
+            None => std::fs::File::open(&self.key).map(Arc::new),
+        }
+    }
+}
 
 /// A guest world: how a compiled component is linked against its imports
 /// and checked for its exports.
@@ -177,14 +206,14 @@ impl Loader {
         &self,
         engine: &Engine,
         world: &W,
-        path: &Path,
+        source: &Source,
     ) -> Result<Arc<Loaded<W::Pre>>, LoadError> {
         let mut attempts = 0;
         let compiled = loop {
-            let Some(identity) = self.identity(path) else {
+            let Some(identity) = self.identity(source) else {
                 return Err(LoadError::Missing);
             };
-            let result = self.load_version(engine, path, identity).await;
+            let result = self.load_version(engine, source, identity).await;
             let fresh = identity
                 .modified
                 .and_then(|m| m.elapsed().ok())
@@ -196,7 +225,7 @@ impl Loader {
             if invalid && fresh && attempts < SETTLE_ATTEMPTS {
                 attempts += 1;
                 tokio::time::sleep(SETTLE_PAUSE).await;
-                if self.identity(path) != Some(identity) {
+                if self.identity(source) != Some(identity) {
                     continue;
                 }
             }
@@ -205,9 +234,13 @@ impl Loader {
         link(&compiled, world)
     }
 
-    fn identity(&self, path: &Path) -> Option<FileIdentity> {
+    fn identity(&self, source: &Source) -> Option<FileIdentity> {
         use std::os::unix::fs::MetadataExt;
-        match std::fs::metadata(path) {
+        let meta = match &source.file {
+            Some(file) => file.metadata(),
+            None => std::fs::metadata(&source.key),
+        };
+        match meta {
             Ok(meta) if meta.is_file() => Some(FileIdentity {
                 len: meta.len(),
                 modified: meta.modified().ok(),
@@ -215,7 +248,7 @@ impl Loader {
                 inode: meta.ino(),
             }),
             _ => {
-                lock(&self.slots).remove(path);
+                lock(&self.slots).remove(&source.key);
                 None
             }
         }
@@ -224,19 +257,19 @@ impl Loader {
     async fn load_version(
         &self,
         engine: &Engine,
-        path: &Path,
+        source: &Source,
         identity: FileIdentity,
     ) -> Result<Arc<Compiled>, LoadError> {
         let (slot, previous) = {
             let mut slots = lock(&self.slots);
-            match slots.get(path) {
+            match slots.get(&source.key) {
                 Some(slot) if slot.identity == identity => (slot.clone(), None),
                 _ => {
                     let slot = Arc::new(Slot {
                         identity,
                         compiled: OnceCell::new(),
                     });
-                    let previous = slots.insert(path.to_path_buf(), slot.clone());
+                    let previous = slots.insert(source.key.clone(), slot.clone());
                     (slot, previous)
                 }
             }
@@ -245,7 +278,7 @@ impl Loader {
         // file touched, or rewritten with the same bytes, keeps its component.
         let result = slot
             .compiled
-            .get_or_init(|| self.prepare(engine, path.to_path_buf()))
+            .get_or_init(|| self.prepare(engine, source.clone()))
             .await
             .clone();
         drop(previous);
@@ -254,15 +287,19 @@ impl Loader {
 
     /// Hashes the file and finds its content: already compiled, on disk, or
     /// to be compiled.
-    async fn prepare(&self, engine: &Engine, path: PathBuf) -> Result<Arc<Compiled>, LoadError> {
-        let (file, engine_for_work, disk) = (path.clone(), engine.clone(), self.disk.clone());
+    async fn prepare(&self, engine: &Engine, source: Source) -> Result<Arc<Compiled>, LoadError> {
+        let unreadable = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::NotFound => LoadError::Missing,
+            kind => LoadError::Unreadable(kind),
+        };
+        let opened = source.open().map_err(unreadable)?;
+        let file = source.key.clone();
+        let (engine_for_work, disk) = (engine.clone(), self.disk.clone());
         let known = self.known_contents();
+        let for_hash = opened.clone();
         let (hash, found) = tokio::task::spawn_blocking(move || {
             // Only the hash is needed unless the component must be compiled.
-            let (hash, _, head) = hash_file(&file).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => LoadError::Missing,
-                kind => LoadError::Unreadable(kind),
-            })?;
+            let (hash, _, head) = hash_open(&for_hash).map_err(unreadable)?;
             if head == *b"\0asm\x01\0\0\0" {
                 return Err(LoadError::CoreModule);
             }
@@ -291,7 +328,7 @@ impl Loader {
                 self.disk_hits.fetch_add(1, Ordering::Relaxed);
                 component
             }
-            Found::Absent => self.compile(engine, &path, hash).await?,
+            Found::Absent => self.compile(engine, &source.key, opened, hash).await?,
         };
         let compiled = Arc::new(Compiled {
             component,
@@ -314,6 +351,7 @@ impl Loader {
         &self,
         engine: &Engine,
         path: &Path,
+        opened: Arc<std::fs::File>,
         hash: [u8; 32],
     ) -> Result<Component, LoadError> {
         let cell = lock(&self.compiling).entry(hash).or_default().clone();
@@ -321,7 +359,7 @@ impl Loader {
             .get_or_init(|| async {
                 let (file, engine, disk) = (path.to_path_buf(), engine.clone(), self.disk.clone());
                 let compiled = tokio::task::spawn_blocking(move || {
-                    let bytes = read(&file)?;
+                    let bytes = read(&opened)?;
                     if content_key(&bytes) != hash {
                         // Changed since it was hashed: the caller looks again.
                         return Err(LoadError::Changed);
@@ -379,11 +417,22 @@ fn link<W: World>(compiled: &Compiled, world: &W) -> Result<Arc<Loaded<W::Pre>>,
     Ok(loaded)
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
-    // One allocation of the file's size: a large component read piecemeal
-    // costs several times more.
-    std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => LoadError::Missing,
-        kind => LoadError::Unreadable(kind),
-    })
+/// The whole file, from its start: one allocation of its size (a large
+/// component read piecemeal costs several times more).
+fn read(file: &std::fs::File) -> Result<Vec<u8>, LoadError> {
+    use std::os::unix::fs::FileExt;
+    let len = file
+        .metadata()
+        .map_err(|e| LoadError::Unreadable(e.kind()))?
+        .len() as usize;
+    let mut bytes = vec![0; len];
+    let mut at = 0;
+    while at < len {
+        match file.read_at(&mut bytes[at..], at as u64) {
+            Ok(0) => return Err(LoadError::Changed),
+            Ok(n) => at += n,
+            Err(e) => return Err(LoadError::Unreadable(e.kind())),
+        }
+    }
+    Ok(bytes)
 }

@@ -15,5 +15,5 @@ pub mod output;
 pub mod runtime;
 
 pub use limits::{classify, Fault, Stop, WasmLimits};
-pub use loader::{LoadError, LoadStats, Loaded, World};
+pub use loader::{LoadError, LoadStats, Loaded, Source, World};
 pub use runtime::{Runtime, RuntimeError, Sandbox, Sandboxed};

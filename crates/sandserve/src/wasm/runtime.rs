@@ -17,7 +17,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
 use super::cache::DiskCache;
 use super::limits::{CpuClock, Limiter, MemoryPool, Stop, WasmLimits};
-use super::loader::{LoadError, LoadStats, Loaded, Loader, World};
+use super::loader::{LoadError, LoadStats, Loaded, Loader, Source, World};
 use super::output::LogSink;
 
 /// How often the epoch advances: the granularity of CPU-time accounting and
@@ -155,9 +155,9 @@ impl Runtime {
     pub async fn load<W: World>(
         &self,
         world: &W,
-        path: &Path,
+        source: &Source,
     ) -> Result<Arc<Loaded<W::Pre>>, LoadError> {
-        self.loader.load(&self.engine, world, path).await
+        self.loader.load(&self.engine, world, source).await
     }
 
     /// How components were obtained since start-up.

@@ -24,7 +24,7 @@ use crate::route::Captures;
 use crate::stash::Stash;
 use crate::topology::Topology;
 use crate::wasm::output::{log_output, tail};
-use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, World};
+use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
 use bindings::{Handler, HandlerPre};
 use state::{HostState, RequestHandle, ResponseHandle, WriterHandle};
 
@@ -70,9 +70,9 @@ impl HandlerWorld {
         })
     }
 
-    /// The handler in `path`, compiled and linked for this world.
-    pub async fn load(&self, path: &std::path::Path) -> Result<Arc<LoadedHandler>, LoadError> {
-        self.runtime.load(self, path).await
+    /// The handler in `source`, compiled and linked for this world.
+    pub async fn load(&self, source: &Source) -> Result<Arc<LoadedHandler>, LoadError> {
+        self.runtime.load(self, source).await
     }
 
     /// Runs `handler` (named `name` in messages) for `request`, in a fresh

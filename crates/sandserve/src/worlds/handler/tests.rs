@@ -109,7 +109,10 @@ async fn run(body: &str, limits: WasmLimits) -> (Reply, Vec<u8>, Duration) {
         100,
     )
     .unwrap();
-    let handler = world.load(&path).await.unwrap_or_else(|e| panic!("{e}"));
+    let handler = world
+        .load(&crate::wasm::Source::path(&path))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let (io, written): (MemIo, Written) = MemIo::new();
     let writer = ResponseWriter::new(Transport::new(Box::new(io)), false, false);
     let started = Instant::now();
