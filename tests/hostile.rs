@@ -275,3 +275,146 @@ fn swapping_a_directory_for_a_link_serves_nothing_outside() {
     swapper.join().unwrap();
     assert!(served > 0, "the inside file was served sometimes");
 }
+
+/// A connection from a loopback address of our choosing: another client.
+fn connect_from(source: [u8; 4], server: &TestServer) -> sandserve_tests::Conn {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from((source, 0)).into())
+        .unwrap();
+    socket.connect(&server.addr.into()).unwrap();
+    let stream: TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(sandserve_tests::READ_TIMEOUT))
+        .unwrap();
+    sandserve_tests::Conn::from_stream(stream)
+}
+
+#[test]
+fn one_client_cannot_take_what_others_need() {
+    let root = DocRoot::new();
+    root.file("a.txt", "alpha");
+    std::fs::copy(
+        guests::path("hostile-sleep-forever"),
+        root.path().join("sleep.wasm"),
+    )
+    .unwrap();
+    let server = TestServer::start_with(&root, |c| {
+        c.per_client.enabled = Some(true);
+        c.per_client.connections = 6;
+        c.per_client.handler_requests = 3;
+        c.per_client.sleeping = 2;
+    });
+    let me = [127, 0, 0, 1];
+    let other = [127, 0, 0, 2];
+    // Two sleepers: the most this address may have asleep; a third is 429.
+    let before = server.monitor.stats().instances_started;
+    let mut sleepers: Vec<_> = (0..2)
+        .map(|_| {
+            let mut c = connect_from(me, &server);
+            c.send(b"GET /sleep.wasm?ms=4000 HTTP/1.1\r\nHost: x\r\n\r\n");
+            c
+        })
+        .collect();
+    server.wait_for("two sleepers", |s| s.instances_started >= before + 2);
+    let mut third = connect_from(me, &server);
+    third.send(b"GET /sleep.wasm?ms=4000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    let resp = third.read_response(false);
+    assert_eq!(resp.status, 429);
+    assert!(
+        resp.json_error().1.contains("2 sleeping handlers"),
+        "{}",
+        resp.text()
+    );
+    // Another address sleeps as it likes.
+    let mut theirs = connect_from(other, &server);
+    theirs.send(b"GET /sleep.wasm?ms=10 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(theirs.read_response(false).text(), "awake");
+    // Connections: three open here already, three more, then refused at once.
+    let mut more: Vec<_> = (0..3).map(|_| connect_from(me, &server)).collect();
+    more[0].send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(more[0].read_response(false).status, 200);
+    let mut refused = connect_from(me, &server);
+    let raw = refused.read_to_close();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        text.starts_with("HTTP/1.1 429 Too Many Requests\r\n"),
+        "{text}"
+    );
+    assert!(text.contains("6 open connections"), "{text}");
+    let mut fine = connect_from(other, &server);
+    fine.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(fine.read_response(false).status, 200);
+    for s in &mut sleepers {
+        assert_eq!(s.read_response(false).text(), "awake");
+    }
+    assert!(server.monitor.stats().connections_refused >= 1);
+}
+
+#[test]
+fn connections_past_the_server_limit_are_refused_at_once() {
+    let root = DocRoot::new();
+    root.file("a.txt", "alpha");
+    let server = TestServer::start_with(&root, |c| c.limits.max_connections = Some(8));
+    let mut held: Vec<_> = (0..8).map(|_| server.connect()).collect();
+    held[0].send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(held[0].read_response(false).status, 200);
+    server.wait_for("eight connections", |s| s.connections_open == 8);
+    let started = Instant::now();
+    let raw = server.connect().read_to_close();
+    assert!(
+        raw.starts_with(b"HTTP/1.1 503 Service Unavailable\r\n"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+    drop(held.pop());
+    server.wait_for("a free place", |s| s.connections_open == 7);
+    assert_eq!(server.get("/a.txt").status, 200);
+}
+
+#[test]
+fn spinning_guests_take_turns_and_leave_a_thread_for_others() {
+    let root = DocRoot::new();
+    std::fs::copy(guests::path("hostile-loop"), root.path().join("loop.wasm")).unwrap();
+    std::fs::copy(guests::path("hello"), root.path().join("hello.wasm")).unwrap();
+    let server = TestServer::start_with(&root, |c| c.wasm.cpu_time_ms = 200);
+    let before = server.monitor.stats().instances_started;
+    let spinners: Vec<_> = (0..20)
+        .map(|_| {
+            let mut c = server.connect();
+            c.send(b"GET /loop.wasm HTTP/1.1\r\nHost: x\r\n\r\n");
+            c
+        })
+        .collect();
+    server.wait_for("20 spinners", |s| s.instances_started >= before + 20);
+    // With 20 guests yielding every 10 ms on two threads, a request queued
+    // behind all of them would wait some 100 ms; taking turns, one spins at
+    // a time and the other thread is free.
+    let mut took: Vec<Duration> = (0..9)
+        .map(|_| {
+            let started = Instant::now();
+            assert_eq!(server.get("/hello.wasm").status, 200);
+            started.elapsed()
+        })
+        .collect();
+    took.sort();
+    assert!(
+        took[4] < Duration::from_millis(50),
+        "median {:?} of {took:?}",
+        took[4]
+    );
+    // Waiting for a turn is not CPU time: every spinner gets its full
+    // 200 ms, one after another.
+    let started = Instant::now();
+    for mut s in spinners {
+        let (code, message) = s.read_response(false).json_error();
+        assert_eq!(code, 500);
+        assert!(message.contains("CPU-time limit of 200 ms"), "{message}");
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}

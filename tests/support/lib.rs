@@ -219,6 +219,15 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// A client over a stream connected already.
+    pub fn from_stream(stream: TcpStream) -> Self {
+        stream.set_nodelay(true).unwrap();
+        Conn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
     /// Connects to `addr`.
     pub fn connect(addr: SocketAddr) -> Self {
         let stream = TcpStream::connect(addr).expect("connect");

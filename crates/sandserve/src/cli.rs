@@ -253,6 +253,9 @@ fn serve(args: ServeArgs) -> ExitCode {
             server.doc_root().display(),
             tokio::runtime::Handle::current().metrics().num_workers()
         );
+        if server.client_caps() {
+            println!("sandserve: per-client caps on (the per_client key sets them)");
+        }
         for l in server.listeners() {
             println!(
                 "sandserve: {} on {} (bound to {})",

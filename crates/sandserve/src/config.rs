@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::http::Limits;
 pub use crate::pipes::PipeLimits;
 pub use crate::stash::StashLimits;
+pub use crate::tenants::PerClient;
 pub use crate::wasm::WasmLimits;
 
 /// The whole configuration.
@@ -50,6 +51,8 @@ pub struct Config {
     pub stash: StashLimits,
     /// Limits on what `?pipe=` may ask for.
     pub pipes: PipeLimits,
+    /// Caps on what one client address may hold at once.
+    pub per_client: PerClient,
     /// Routes to handlers, tried before the default routes. Default: none.
     pub routes: Vec<RouteConfig>,
     /// wpt's start-up DNS probe; accepted for compatibility, not performed.
@@ -88,6 +91,7 @@ impl Default for Config {
             wasm: WasmLimits::default(),
             stash: StashLimits::default(),
             pipes: PipeLimits::default(),
+            per_client: PerClient::default(),
             routes: Vec::new(),
             check_subdomains: false,
             lenient_host: false,
@@ -561,6 +565,18 @@ impl Config {
             return Err("ssl.encrypt_after_connect: not supported".into());
         }
         Ok(())
+    }
+
+    /// Whether the listeners take connections from beyond this machine.
+    pub fn public(&self) -> bool {
+        let host = self.bind_host();
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        !loopback
     }
 
     /// The host listeners bind to.

@@ -36,6 +36,7 @@ pub(crate) mod route;
 pub(crate) mod server;
 pub(crate) mod stash;
 pub(crate) mod sub;
+pub(crate) mod tenants;
 #[doc(hidden)]
 pub mod testing;
 pub(crate) mod text;

@@ -13,6 +13,7 @@ use crate::http::chunked::ChunkError;
 use crate::http::parse::HeadError;
 use crate::http::Response;
 use crate::pipes::PipeError;
+use crate::tenants::AtCap;
 use crate::wasm::{Fault, LoadError};
 
 /// The result of answering one request, from a handler to the connection.
@@ -51,7 +52,8 @@ impl From<ErrorAnswer> for Reply {
 /// | `HandlerUnusable` | 500 | a handler file that is not a component this server can run |
 /// | `HandlerFailed` | 500 | a handler trapped or hit a limit before writing anything |
 /// | `Guest` | the handler's | a handler returned its own error |
-/// | `Busy` | 503 | no instance slot came free within the wall-time limit |
+/// | `Busy` | 503 | no instance slot came free within the wall-time limit; no room for another request body |
+/// | `Crowded` | 429 | the client's address holds all it may (`per_client`) of handler requests or sleeping handlers |
 ///
 /// The head, target, chunk, size and timeout answers close the connection
 /// after them: the rest of what the client sent cannot be trusted.
@@ -116,6 +118,8 @@ pub enum ErrorAnswer {
         /// What ran out.
         what: &'static str,
     },
+    /// The client's address already holds all it may of something.
+    Crowded(AtCap),
 }
 
 impl ErrorAnswer {
@@ -143,6 +147,7 @@ impl ErrorAnswer {
             | ErrorAnswer::HandlerFailed { .. } => 500,
             ErrorAnswer::Guest { code, .. } => *code,
             ErrorAnswer::Busy { .. } => 503,
+            ErrorAnswer::Crowded(_) => 429,
         }
     }
 
@@ -212,6 +217,7 @@ impl fmt::Display for ErrorAnswer {
             }
             ErrorAnswer::Guest { message, .. } => write!(f, "{message}"),
             ErrorAnswer::Busy { what } => write!(f, "busy: {what}"),
+            ErrorAnswer::Crowded(cap) => write!(f, "too many requests: {cap}"),
         }
     }
 }

@@ -7,10 +7,13 @@
 //! every direction: value size, total bytes, entry count and age.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+
+use crate::tenants::Tenants;
 
 /// Limits of the stash.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -61,6 +64,8 @@ impl std::fmt::Display for StashError {
 struct Entry {
     value: Vec<u8>,
     expires: Instant,
+    /// The client that put it, charged for its bytes until it goes.
+    owner: IpAddr,
 }
 
 #[derive(Default)]
@@ -73,6 +78,7 @@ struct Inner {
 /// The shared stash.
 pub struct Stash {
     limits: StashLimits,
+    tenants: Arc<Tenants>,
     inner: Mutex<Inner>,
 }
 
@@ -89,16 +95,24 @@ fn cost(path: &str, key: &str, value: &[u8]) -> usize {
 }
 
 impl Stash {
-    /// An empty stash.
-    pub fn new(limits: StashLimits) -> Self {
+    /// An empty stash; what each client puts is counted against its cap in
+    /// `tenants`.
+    pub fn new(limits: StashLimits, tenants: Arc<Tenants>) -> Self {
         Stash {
             limits,
+            tenants,
             inner: Mutex::new(Inner::default()),
         }
     }
 
-    /// Stores `value` under (`path`, `key`).
-    pub fn put(&self, path: &str, key: &str, value: Vec<u8>) -> Result<(), StashError> {
+    /// Stores `value` under (`path`, `key`), for client `owner`.
+    pub fn put(
+        &self,
+        path: &str,
+        key: &str,
+        value: Vec<u8>,
+        owner: IpAddr,
+    ) -> Result<(), StashError> {
         let key = normalize_key(key)?;
         self.check_value(&value)?;
         let mut inner = self.lock();
@@ -106,14 +120,14 @@ impl Stash {
         if inner.entries.contains_key(&id) {
             return Err(StashError::AlreadyPresent);
         }
-        self.insert(&mut inner, id, value)
+        self.insert(&mut inner, id, value, owner)
     }
 
     /// Removes and returns the value under (`path`, `key`).
     pub fn take(&self, path: &str, key: &str) -> Result<Option<Vec<u8>>, StashError> {
         let key = normalize_key(key)?;
         let mut inner = self.lock();
-        Ok(remove(&mut inner, &(path.to_string(), key)))
+        Ok(self.remove(&mut inner, &(path.to_string(), key)))
     }
 
     /// Returns a copy of the value under (`path`, `key`).
@@ -127,13 +141,15 @@ impl Stash {
     }
 
     /// Replaces the value if it currently is `expected` (`None`: absent);
-    /// `new` of `None` removes it. Returns whether it was replaced.
+    /// `new` of `None` removes it. Returns whether it was replaced. A new
+    /// value is `owner`'s.
     pub fn compare_and_swap(
         &self,
         path: &str,
         key: &str,
         expected: Option<&[u8]>,
         new: Option<Vec<u8>>,
+        owner: IpAddr,
     ) -> Result<bool, StashError> {
         let key = normalize_key(key)?;
         if let Some(v) = &new {
@@ -145,9 +161,16 @@ impl Stash {
         if current != expected {
             return Ok(false);
         }
-        remove(&mut inner, &id);
+        let old = inner.entries.get(&id).map(|e| (e.owner, e.value.len()));
+        self.remove(&mut inner, &id);
         if let Some(value) = new {
-            self.insert(&mut inner, id, value)?;
+            if let Err(e) = self.insert(&mut inner, id.clone(), value, owner) {
+                // Put the old value back: a refused swap changes nothing.
+                if let (Some((old_owner, _)), Some(expected)) = (old, expected) {
+                    let _ = self.insert(&mut inner, id, expected.to_vec(), old_owner);
+                }
+                return Err(e);
+            }
         }
         Ok(true)
     }
@@ -175,6 +198,7 @@ impl Stash {
         inner: &mut Inner,
         id: (String, String),
         value: Vec<u8>,
+        owner: IpAddr,
     ) -> Result<(), StashError> {
         let size = cost(&id.0, &id.1, &value);
         if inner.total_bytes + size > self.limits.max_total_bytes {
@@ -189,10 +213,28 @@ impl Stash {
                 self.limits.max_entries
             )));
         }
+        self.tenants
+            .charge_stash(owner, size)
+            .map_err(|cap| StashError::TooLarge(cap.to_string()))?;
         inner.total_bytes += size;
         let expires = Instant::now() + Duration::from_secs_f64(self.limits.ttl_secs);
-        inner.entries.insert(id, Entry { value, expires });
+        inner.entries.insert(
+            id,
+            Entry {
+                value,
+                expires,
+                owner,
+            },
+        );
         Ok(())
+    }
+
+    fn remove(&self, inner: &mut Inner, id: &(String, String)) -> Option<Vec<u8>> {
+        let entry = inner.entries.remove(id)?;
+        let size = cost(&id.0, &id.1, &entry.value);
+        inner.total_bytes -= size;
+        self.tenants.release_stash(entry.owner, size);
+        Some(entry.value)
     }
 
     /// Locks the map, first dropping expired entries (at most once a second,
@@ -202,10 +244,13 @@ impl Stash {
         let now = Instant::now();
         if inner.next_sweep.is_none_or(|t| now >= t) {
             let mut freed = 0;
+            let tenants = &self.tenants;
             inner.entries.retain(|(path, key), e| {
                 let keep = e.expires > now;
                 if !keep {
-                    freed += cost(path, key, &e.value);
+                    let size = cost(path, key, &e.value);
+                    freed += size;
+                    tenants.release_stash(e.owner, size);
                 }
                 keep
             });
@@ -215,12 +260,6 @@ impl Stash {
         }
         inner
     }
-}
-
-fn remove(inner: &mut Inner, id: &(String, String)) -> Option<Vec<u8>> {
-    let entry = inner.entries.remove(id)?;
-    inner.total_bytes -= cost(&id.0, &id.1, &entry.value);
-    Some(entry.value)
 }
 
 /// Keys are UUIDs in any of their usual spellings; stored in one spelling.
@@ -235,16 +274,21 @@ mod tests {
     use super::*;
 
     const K: &str = "0b6e1c4e-8f4e-4c57-9a65-3a7c0a4cf001";
+    const ME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    fn stash(limits: StashLimits) -> Stash {
+        Stash::new(limits, Arc::new(Tenants::new(None)))
+    }
 
     #[test]
     fn write_once_read_once_and_paths() {
-        let s = Stash::new(StashLimits::default());
-        s.put("/a", K, b"1".to_vec()).unwrap();
+        let s = stash(StashLimits::default());
+        s.put("/a", K, b"1".to_vec(), ME).unwrap();
         assert_eq!(
-            s.put("/a", K, b"2".to_vec()),
+            s.put("/a", K, b"2".to_vec(), ME),
             Err(StashError::AlreadyPresent)
         );
-        s.put("/b", K, b"other".to_vec()).unwrap();
+        s.put("/b", K, b"other".to_vec(), ME).unwrap();
         assert_eq!(s.peek("/a", K).unwrap(), Some(b"1".to_vec()));
         assert_eq!(
             s.take("/a", &K.to_uppercase()).unwrap(),
@@ -254,14 +298,14 @@ mod tests {
         assert_eq!(s.take("/b", K).unwrap(), Some(b"other".to_vec()));
         assert_eq!(s.usage(), (0, 0));
         assert!(matches!(
-            s.put("/a", "not-a-uuid", vec![]),
+            s.put("/a", "not-a-uuid", vec![], ME),
             Err(StashError::InvalidKey(_))
         ));
     }
 
     #[test]
     fn compare_and_swap_is_a_counter() {
-        let s = std::sync::Arc::new(Stash::new(StashLimits::default()));
+        let s = Arc::new(stash(StashLimits::default()));
         let threads: Vec<_> = (0..8)
             .map(|_| {
                 let s = s.clone();
@@ -274,7 +318,7 @@ mod tests {
                                 .map(|v| std::str::from_utf8(v).unwrap().parse().unwrap())
                                 .unwrap_or(0);
                             let next = (n + 1).to_string().into_bytes();
-                            if s.compare_and_swap("/c", K, cur.as_deref(), Some(next))
+                            if s.compare_and_swap("/c", K, cur.as_deref(), Some(next), ME)
                                 .unwrap()
                             {
                                 break;
@@ -292,24 +336,47 @@ mod tests {
 
     #[test]
     fn limits_and_expiry() {
-        let s = Stash::new(StashLimits {
+        let s = stash(StashLimits {
             max_value_bytes: 8,
             max_total_bytes: 100,
             max_entries: 2,
             ttl_secs: 0.05,
         });
         assert!(matches!(
-            s.put("/", K, vec![0; 9]),
+            s.put("/", K, vec![0; 9], ME),
             Err(StashError::TooLarge(_))
         ));
-        s.put("/", K, vec![0; 8]).unwrap();
-        s.put("/x", K, vec![0; 8]).unwrap();
+        s.put("/", K, vec![0; 8], ME).unwrap();
+        s.put("/x", K, vec![0; 8], ME).unwrap();
         assert!(matches!(
-            s.put("/y", K, vec![0; 1]),
+            s.put("/y", K, vec![0; 1], ME),
             Err(StashError::TooLarge(_))
         ));
         std::thread::sleep(Duration::from_millis(120));
         assert_eq!(s.peek("/", K).unwrap(), None, "expired");
         assert_eq!(s.usage(), (0, 0));
+    }
+
+    #[test]
+    fn each_client_has_its_share() {
+        use crate::tenants::PerClient;
+        let caps = PerClient {
+            stash_bytes: 100,
+            ..PerClient::default()
+        };
+        let s = Stash::new(StashLimits::default(), Arc::new(Tenants::new(Some(caps))));
+        let other: IpAddr = "10.0.0.9".parse().unwrap();
+        let path = "/p";
+        let key2 = "0b6e1c4e-8f4e-4c57-9a65-3a7c0a4cf002";
+        // 2 + 36 + 60 = 98 bytes: room for one such entry per client.
+        s.put(path, K, vec![0; 60], ME).unwrap();
+        let refused = s.put(path, key2, vec![0; 60], ME).unwrap_err();
+        assert!(
+            matches!(refused, StashError::TooLarge(ref why) if why.contains("bytes in the stash"))
+        );
+        s.put(path, key2, vec![0; 60], other).unwrap();
+        // Taken by anyone, the bytes go back to the one who put them.
+        s.take(path, K).unwrap();
+        s.put("/q", K, vec![0; 60], ME).unwrap();
     }
 }

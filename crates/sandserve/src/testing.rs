@@ -212,10 +212,12 @@ impl HandlerBench {
         };
         let runtime = Runtime::new(&limits, Path::new("/nonexistent"))?;
         let topology = crate::app::App::topology(&crate::Config::default())?;
+        let tenants = Arc::new(crate::tenants::Tenants::new(None));
         let world = HandlerWorld::new(
             Arc::new(runtime),
-            Arc::new(Stash::new(Default::default())),
+            Arc::new(Stash::new(Default::default(), tenants.clone())),
             Arc::new(topology),
+            tenants,
             Limits::default().max_form_fields,
         )?;
         let handler = world.load(&crate::wasm::Source::path(path)).await?;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Bottom to top. A module may use the modules of the layers before its own.
 const LAYERS: &[&[&str]] = &[
-    &["text"],
+    &["text", "tenants"],
     &["http", "route", "stash", "wasm", "mounts", "topology"],
     &["sub"],
     &["files", "pipes"],

@@ -15,6 +15,7 @@ use crate::files::FileServer;
 use crate::mounts::{MountError, Mounts};
 use crate::route::{Methods, Pattern, PatternError, RouteTable};
 use crate::stash::Stash;
+use crate::tenants::Tenants;
 use crate::tls::TlsError;
 use crate::topology::{HostError, HostNames, Topology};
 use crate::wasm::{Runtime, RuntimeError};
@@ -95,6 +96,8 @@ pub struct App {
     pub dispatcher: Arc<Dispatcher>,
     /// The WebAssembly runtime (for its counters).
     pub runtime: Arc<Runtime>,
+    /// What each client holds.
+    pub tenants: Arc<Tenants>,
     /// The document root and aliases.
     pub mounts: Arc<Mounts>,
     /// The handler files the configuration names (for `--precompile`).
@@ -138,13 +141,20 @@ impl App {
             .unwrap_or_else(default_cache_dir);
         let runtime =
             Arc::new(Runtime::new(&config.wasm, &cache_dir).map_err(StartError::Runtime)?);
-        let stash = Arc::new(Stash::new(config.stash.clone()));
+        let caps = config
+            .per_client
+            .enabled
+            .unwrap_or_else(|| config.public())
+            .then(|| config.per_client.clone());
+        let tenants = Arc::new(Tenants::new(caps));
+        let stash = Arc::new(Stash::new(config.stash.clone(), tenants.clone()));
         let topology = Arc::new(topology);
         let mounts = Arc::new(mounts);
         let handlers = HandlerWorld::new(
             runtime.clone(),
             stash,
             topology.clone(),
+            tenants.clone(),
             config.limits.max_form_fields,
         )
         .map_err(|e| StartError::Runtime(RuntimeError::Linker(e)))?;
@@ -153,6 +163,7 @@ impl App {
         Ok(App {
             dispatcher: Arc::new(dispatcher),
             runtime,
+            tenants,
             mounts,
             routed_handlers: config.routes.iter().map(|r| r.handler.clone()).collect(),
         })

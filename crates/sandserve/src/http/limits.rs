@@ -22,6 +22,10 @@ pub struct Limits {
     /// upload that would pass it waits for room (up to
     /// `timeouts.header_read_secs`), then gets 503. Default: 512.
     pub max_buffered_body_mib: u64,
+    /// Connections open at once; more are answered 503 at once and closed.
+    /// Default: the open-file limit (raised to its hard limit at start)
+    /// less 256.
+    pub max_connections: Option<usize>,
     /// Fields of a form a handler asks the server to parse (each costs the
     /// server memory beyond its bytes); more is an error for the handler.
     /// Default: 10000.
@@ -38,6 +42,7 @@ impl Default for Limits {
             min_body_rate: 1024,
             max_buffered_body_mib: 512,
             max_form_fields: 10_000,
+            max_connections: None,
         }
     }
 }

@@ -2,9 +2,10 @@
 //! response, and again while the connection may be kept alive.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -21,14 +22,23 @@ use crate::http::chunked::{ChunkedDecoder, DecodeError, Progress};
 use crate::http::parse::{body_framing, parse_head, Framing, Head, HeadScanner, Version};
 use crate::http::{Io, Limits, Peer, Request, ResponseWriter, Transport};
 use crate::reply::{ErrorAnswer, Reply};
+use crate::tenants::{Held, Pass, Tenants};
 
 /// How long a closing connection keeps reading (and discarding) what the
 /// client still sends, so that its last response is not lost to a reset.
 const LINGER: Duration = Duration::from_secs(1);
 
 /// What every connection shares: what answers requests, the limits and
-/// timeouts it reads them with, and counters.
+/// timeouts it reads them with, what each client holds, and counters.
 pub struct Shared {
+    /// What each client address holds.
+    pub tenants: Arc<Tenants>,
+    /// Connections open now.
+    pub open: AtomicUsize,
+    /// The most connections open at once.
+    pub max_connections: usize,
+    /// Connections refused at a cap.
+    pub refused: AtomicU64,
     /// Answers requests.
     pub dispatcher: Arc<Dispatcher>,
     /// Request size limits.
@@ -41,6 +51,58 @@ pub struct Shared {
     pub bodies: Arc<Semaphore>,
     /// Connection tasks that panicked (each closed its own connection).
     pub panics: AtomicU64,
+}
+
+/// A connection counted against the caps while it is open.
+pub struct Admitted {
+    shared: Arc<Shared>,
+    _pass: Pass,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.shared.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Shared {
+    /// Counts a new connection from `client`, unless the server or the
+    /// client is at its cap.
+    pub fn admit(self: &Arc<Self>, client: IpAddr) -> Result<Admitted, ErrorAnswer> {
+        let refuse = |answer| {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            Err(answer)
+        };
+        let pass = match self.tenants.admit(client, Held::Connection) {
+            Ok(pass) => pass,
+            Err(cap) => return refuse(ErrorAnswer::Crowded(cap)),
+        };
+        if self.open.fetch_add(1, Ordering::Relaxed) >= self.max_connections {
+            self.open.fetch_sub(1, Ordering::Relaxed);
+            return refuse(ErrorAnswer::Busy {
+                what: "the server has as many connections as it takes (limits.max_connections)",
+            });
+        }
+        Ok(Admitted {
+            shared: self.clone(),
+            _pass: pass,
+        })
+    }
+}
+
+/// An error answer as bytes, for a connection refused before it is served.
+pub fn canned(answer: &ErrorAnswer) -> Vec<u8> {
+    let response = answer.response();
+    let body = response.body.to_bytes().unwrap_or_default();
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        response.status,
+        crate::http::status::server_reason(response.status),
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    out
 }
 
 /// Serves one connection until it closes. A panic while serving it closes

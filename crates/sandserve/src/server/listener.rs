@@ -94,6 +94,18 @@ impl Listener {
             };
             match accepted {
                 Ok((stream, client)) => {
+                    // Past a cap, answered at once and closed: waiting on
+                    // this client would hold up everyone else.
+                    let admitted = match shared.admit(client.ip()) {
+                        Ok(admitted) => admitted,
+                        Err(answer) => {
+                            if self.tls.is_none() {
+                                let _ = stream.try_write(&connection::canned(&answer));
+                            }
+                            tracing::debug!(client = %client, "connection refused: {answer}");
+                            continue;
+                        }
+                    };
                     let _ = stream.set_nodelay(true);
                     let server = stream.local_addr().unwrap_or(self.info.addr);
                     let peer = Peer {
@@ -103,12 +115,16 @@ impl Listener {
                     };
                     match &self.tls {
                         None => {
-                            connections.spawn(connection::serve(
+                            let serving = connection::serve(
                                 Box::new(stream),
                                 peer,
                                 shared.clone(),
                                 shutdown.clone(),
-                            ));
+                            );
+                            connections.spawn(async move {
+                                serving.await;
+                                drop(admitted);
+                            });
                         }
                         Some(tls) => {
                             let (tls, shared, shutdown) =
@@ -126,6 +142,7 @@ impl Listener {
                                     }
                                     Err(_) => tracing::debug!(client = %client, "TLS handshake timed out"),
                                 }
+                                drop(admitted);
                             });
                         }
                     }

@@ -7,7 +7,7 @@ mod listener;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -22,6 +22,24 @@ use crate::wasm::{LoadStats, Runtime};
 use connection::Shared;
 
 pub use listener::is_bad_port;
+
+/// Raises the soft limit on open files to the hard limit (a server that
+/// runs out of descriptors stalls everyone), and returns the limit in force.
+fn open_file_limit() -> usize {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!("cannot raise the open-file limit: {e}");
+        }
+    }
+    let now = getrlimit(Resource::Nofile).current;
+    now.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))
+}
 
 /// A listener that is bound and ready.
 #[derive(Clone, Debug)]
@@ -47,6 +65,12 @@ pub struct Stats {
     pub instance_memory: u64,
     /// Connection tasks that panicked (each closed its own connection only).
     pub connection_panics: u64,
+    /// Connections open now.
+    pub connections_open: usize,
+    /// Connections refused at a cap (the server's or a client's).
+    pub connections_refused: u64,
+    /// Client addresses holding anything counted against their caps.
+    pub clients: usize,
 }
 
 /// Reads a server's counters, also while it runs.
@@ -65,6 +89,9 @@ impl Monitor {
             instances_started: self.runtime.instances_started(),
             instance_memory: self.runtime.memory_held(),
             connection_panics: self.shared.panics.load(Ordering::Relaxed),
+            connections_open: self.shared.open.load(Ordering::Relaxed),
+            connections_refused: self.shared.refused.load(Ordering::Relaxed),
+            clients: self.shared.tenants.clients(),
         }
     }
 }
@@ -121,7 +148,15 @@ impl Server {
         }
         topology.set_ports(ports);
         let app = App::build(&config, mounts, topology)?;
+        let max_connections = config
+            .limits
+            .max_connections
+            .unwrap_or_else(|| open_file_limit().saturating_sub(256).max(64));
         let shared = Arc::new(Shared {
+            tenants: app.tenants.clone(),
+            open: AtomicUsize::new(0),
+            max_connections,
+            refused: AtomicU64::new(0),
             dispatcher: app.dispatcher.clone(),
             limits: config.limits.clone(),
             timeouts: config.timeouts.clone(),
@@ -155,6 +190,11 @@ impl Server {
     /// The document root being served.
     pub fn doc_root(&self) -> &Path {
         self.app.mounts.doc_root()
+    }
+
+    /// Whether the caps per client address apply (`per_client`).
+    pub fn client_caps(&self) -> bool {
+        self.app.tenants.enabled()
     }
 
     /// A reader of the server's counters.

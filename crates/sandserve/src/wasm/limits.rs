@@ -6,11 +6,13 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use wasmtime::{ResourceLimiter, Trap};
+
+use crate::tenants::AtCap;
 
 /// Limits on each request a WebAssembly handler answers (the `wasm` key of
 /// the configuration).
@@ -130,6 +132,8 @@ pub enum Fault {
     ResponseTooLarge(u64),
     /// Its client went away.
     ClientGone,
+    /// Its client's address already has all the sleeping handlers it may.
+    Crowded(AtCap),
     /// It gave the structured response API a header name or value, or a
     /// reason phrase, holding CR, LF or NUL (the raw writer is the way to
     /// write such bytes).
@@ -163,6 +167,7 @@ impl fmt::Display for Fault {
                 write!(f, "sent a response larger than the limit of {limit} bytes")
             }
             Fault::ClientGone => write!(f, "lost its client"),
+            Fault::Crowded(cap) => write!(f, "was stopped: {cap}"),
             Fault::LineBreak(what) => write!(
                 f,
                 "gave {what} holding CR, LF or NUL to the response (use the writer for raw bytes)"
@@ -190,6 +195,8 @@ pub enum Stop {
     ResponseTooLarge(u64),
     /// The client went away.
     ClientGone,
+    /// The client is at a cap.
+    Crowded(AtCap),
     /// A header or reason with a line break, through the structured API: what.
     LineBreak(String),
 }
@@ -214,6 +221,7 @@ pub fn classify(error: &wasmtime::Error, printed: bool) -> Fault {
             Stop::Table(n) => Fault::Table(*n),
             Stop::ResponseTooLarge(n) => Fault::ResponseTooLarge(*n),
             Stop::ClientGone => Fault::ClientGone,
+            Stop::Crowded(cap) => Fault::Crowded(cap.clone()),
             Stop::LineBreak(what) => Fault::LineBreak(what.clone()),
         };
     }
@@ -339,31 +347,84 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// CPU time of one request: wall time since the guest got its slot, less
-/// the time it spent parked in host calls (sleeping, waiting on the client).
+/// The CPU time a guest has used: the CPU time of the threads it ran on,
+/// counted from each time it resumes to each time it is suspended (a yield,
+/// a wait in a host call, the end of the call). Time it spends parked —
+/// asleep, waiting on its client, waiting for its turn or for a thread — is
+/// not counted, however busy the machine. Should it move to another thread
+/// without saying so (inside a WASI call, say), that stretch is counted in
+/// wall time: more, never less.
+#[derive(Clone, Debug)]
+pub struct CpuClock(Arc<Mutex<ClockState>>);
+
 #[derive(Debug)]
-pub struct CpuClock {
-    started: Instant,
-    parked: Duration,
+struct ClockState {
+    /// Counted so far.
+    used: Duration,
+    /// Where and when the guest last resumed; `None` while it is suspended.
+    mark: Option<Mark>,
 }
 
-impl CpuClock {
-    /// A clock starting now.
-    pub fn start() -> Self {
-        CpuClock {
-            started: Instant::now(),
-            parked: Duration::ZERO,
+#[derive(Clone, Copy, Debug)]
+struct Mark {
+    thread: std::thread::ThreadId,
+    cpu: Duration,
+    wall: Instant,
+}
+
+impl Mark {
+    fn now() -> Mark {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Mark {
+            thread: std::thread::current().id(),
+            cpu: Duration::new(t.tv_sec as u64, t.tv_nsec as u32),
+            wall: Instant::now(),
         }
     }
 
-    /// CPU time used so far.
-    pub fn used(&self) -> Duration {
-        self.started.elapsed().saturating_sub(self.parked)
+    /// The time from `self` to `now`: CPU time on one thread, else wall time.
+    fn until(&self, now: &Mark) -> Duration {
+        if self.thread == now.thread {
+            now.cpu.saturating_sub(self.cpu)
+        } else {
+            now.wall.saturating_duration_since(self.wall)
+        }
+    }
+}
+
+impl CpuClock {
+    /// A clock of a guest running now, on this thread.
+    pub fn start() -> Self {
+        CpuClock(Arc::new(Mutex::new(ClockState {
+            used: Duration::ZERO,
+            mark: Some(Mark::now()),
+        })))
     }
 
-    /// Counts time spent parked since `since` as not CPU time.
-    pub fn parked_since(&mut self, since: Instant) {
-        self.parked += since.elapsed();
+    fn state(&self) -> std::sync::MutexGuard<'_, ClockState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// CPU time used so far (with the current stretch, when running).
+    pub fn used(&self) -> Duration {
+        let state = self.state();
+        match &state.mark {
+            Some(mark) => state.used + mark.until(&Mark::now()),
+            None => state.used,
+        }
+    }
+
+    /// The guest stops running on this thread (it yields or waits).
+    pub fn suspend(&self) {
+        let mut state = self.state();
+        if let Some(mark) = state.mark.take() {
+            state.used += mark.until(&Mark::now());
+        }
+    }
+
+    /// The guest runs again, on this thread.
+    pub fn resume(&self) {
+        self.state().mark = Some(Mark::now());
     }
 }
 
@@ -393,6 +454,30 @@ mod tests {
         assert_eq!(
             Fault::WallTime(Duration::from_secs(3)).to_string(),
             "exceeded the wall-time limit of 3 s"
+        );
+    }
+
+    #[test]
+    fn the_clock_counts_cpu_not_waiting() {
+        let clock = CpuClock::start();
+        let spin = |ms| {
+            let start = std::time::Instant::now();
+            while start.elapsed() < Duration::from_millis(ms) {
+                std::hint::black_box(0);
+            }
+        };
+        spin(30);
+        clock.suspend();
+        std::thread::sleep(Duration::from_millis(100));
+        let after_sleep = clock.used();
+        clock.resume();
+        spin(30);
+        let used = clock.used();
+        assert!(after_sleep >= Duration::from_millis(25), "{after_sleep:?}");
+        assert!(used >= Duration::from_millis(55), "{used:?}");
+        assert!(
+            used < Duration::from_millis(100),
+            "the sleep is not counted: {used:?}"
         );
     }
 

@@ -24,6 +24,10 @@ use super::output::LogSink;
 /// of yielding to other requests.
 pub const TICK: Duration = Duration::from_millis(10);
 
+/// A guest that has computed this long is a heavy one: from then on it takes
+/// turns with the other heavy guests (see [`Runtime::store`]).
+pub const HEAVY_AFTER: Duration = Duration::from_millis(20);
+
 /// The engine, its instance slots and the loader, shared by every world.
 pub struct Runtime {
     engine: Engine,
@@ -31,6 +35,9 @@ pub struct Runtime {
     slots: Arc<Semaphore>,
     /// The linear memory of all live instances together.
     memory: Arc<MemoryPool>,
+    /// Turns to compute for heavy guests: one fewer than the worker threads
+    /// (at least one), so a thread is always left for everything else.
+    turns: Arc<Semaphore>,
     /// Instances started since start-up.
     started: AtomicU64,
     loader: Loader,
@@ -81,8 +88,18 @@ pub struct Sandbox {
     pub limiter: Limiter,
     /// CPU time used.
     pub clock: CpuClock,
+    /// A heavy guest's turn to compute, while it has one.
+    pub turn: Arc<std::sync::Mutex<Option<OwnedSemaphorePermit>>>,
     /// The guest's stdout and stderr.
     pub output: LogSink,
+}
+
+impl Sandbox {
+    /// Gives back a heavy guest's turn to compute, before the guest is
+    /// parked (asleep, waiting on its client): a parked guest holds no turn.
+    pub fn give_turn(&self) {
+        drop(self.turn.lock().unwrap_or_else(|p| p.into_inner()).take());
+    }
 }
 
 /// Store data of a world: it holds a [`Sandbox`].
@@ -134,6 +151,7 @@ impl Runtime {
             limits: limits.clone(),
             slots: Arc::new(Semaphore::new(limits.max_instances as usize)),
             memory: Arc::new(MemoryPool::new(limits.total_memory_mib())),
+            turns: Arc::new(Semaphore::new(heavy_turns())),
             started: AtomicU64::new(0),
             loader: Loader::new(disk),
             ticking,
@@ -212,23 +230,54 @@ impl Runtime {
             wasi,
             limiter: Limiter::new(&self.limits, self.memory.clone()),
             clock: CpuClock::start(),
+            turn: Default::default(),
             output,
         }
     }
 
     /// A store for `data` with its limits armed: the memory limiter, and an
-    /// epoch callback that yields to other tasks every tick and stops the
-    /// guest once its CPU time passes the budget.
+    /// epoch callback that stops the guest once its CPU time passes the
+    /// budget and otherwise yields to other tasks every tick.
+    ///
+    /// A guest that has computed for [`HEAVY_AFTER`] takes turns: at each
+    /// tick it gives back its turn and waits (parked, not counted as CPU
+    /// time) behind the other heavy guests for the next. There are one fewer
+    /// turns than worker threads, so however many guests spin, a thread is
+    /// left for connections and for requests that need little.
     pub fn store<T: Sandboxed>(&self, data: T) -> Store<T> {
         let mut store = Store::new(&self.engine, data);
         store.limiter(|data| &mut data.sandbox().limiter);
         let budget = self.limits.cpu_time();
+        let turns = self.turns.clone();
         store.epoch_deadline_callback(move |mut ctx| {
-            if ctx.data_mut().sandbox().clock.used() > budget {
-                Err(Stop::CpuTime(budget).into())
-            } else {
-                Ok(UpdateDeadline::Yield(1))
+            let sandbox = ctx.data_mut().sandbox();
+            let used = sandbox.clock.used();
+            if used > budget {
+                return Err(Stop::CpuTime(budget).into());
             }
+            sandbox.clock.suspend();
+            let clock = sandbox.clock.clone();
+            if used < HEAVY_AFTER {
+                return Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(async move {
+                        tokio::task::yield_now().await;
+                        clock.resume();
+                    }),
+                ));
+            }
+            sandbox.give_turn();
+            let turn = sandbox.turn.clone();
+            let turns = turns.clone();
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(async move {
+                    let next = turns.acquire_owned().await.ok();
+                    tokio::task::yield_now().await;
+                    *turn.lock().unwrap_or_else(|p| p.into_inner()) = next;
+                    clock.resume();
+                }),
+            ))
         });
         store.set_epoch_deadline(1);
         store
@@ -239,6 +288,14 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         self.ticking.store(false, Ordering::Relaxed);
     }
+}
+
+/// Turns for heavy guests: one fewer than the worker threads, at least one.
+fn heavy_turns() -> usize {
+    let workers = tokio::runtime::Handle::try_current()
+        .map(|h| h.metrics().num_workers())
+        .unwrap_or_else(|_| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    workers.saturating_sub(1).max(1)
 }
 
 /// An engine for `limits`. With `pagemap_scan`, slots are reset by finding

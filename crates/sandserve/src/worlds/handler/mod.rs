@@ -22,6 +22,7 @@ use crate::http::{Request, ResponseWriter};
 use crate::reply::{ErrorAnswer, Reply};
 use crate::route::Captures;
 use crate::stash::Stash;
+use crate::tenants::{Held, Tenants};
 use crate::topology::Topology;
 use crate::wasm::output::{log_output, tail};
 use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
@@ -38,6 +39,7 @@ pub struct HandlerWorld {
     linker: Linker<HostState>,
     stash: Arc<Stash>,
     topology: Arc<Topology>,
+    tenants: Arc<Tenants>,
     max_form_fields: usize,
 }
 
@@ -51,11 +53,13 @@ impl World for HandlerWorld {
 
 impl HandlerWorld {
     /// The world on `runtime`, granting `stash` and `topology`; a guest may
-    /// have at most `max_form_fields` form fields parsed for it.
+    /// have at most `max_form_fields` form fields parsed for it, and each
+    /// client what `tenants` allows of handler requests and sleepers.
     pub fn new(
         runtime: Arc<Runtime>,
         stash: Arc<Stash>,
         topology: Arc<Topology>,
+        tenants: Arc<Tenants>,
         max_form_fields: usize,
     ) -> wasmtime::Result<Self> {
         let mut linker = Linker::new(runtime.engine());
@@ -66,6 +70,7 @@ impl HandlerWorld {
             linker,
             stash,
             topology,
+            tenants,
             max_form_fields,
         })
     }
@@ -88,6 +93,11 @@ impl HandlerWorld {
     ) -> (Reply, ResponseWriter) {
         let limits = self.runtime.limits();
         let deadline = tokio::time::Instant::now() + limits.wall_time();
+        let client = request.peer.client.ip();
+        let _in_flight = match self.tenants.admit(client, Held::HandlerRequest) {
+            Ok(pass) => pass,
+            Err(cap) => return (ErrorAnswer::Crowded(cap).into(), writer),
+        };
         // Waiting for a slot counts against the wall time, not the CPU time:
         // the sandbox's clock starts once the slot is won. A client that goes
         // away meanwhile gives up its place.
@@ -112,6 +122,7 @@ impl HandlerWorld {
             captures,
             stash: self.stash.clone(),
             topology: self.topology.clone(),
+            tenants: self.tenants.clone(),
             response: Default::default(),
             body: Vec::new(),
             form: None,
@@ -143,10 +154,13 @@ impl HandlerWorld {
                 code: e.code,
                 message: e.message,
             }),
-            Ok(Err(trap)) => Some(ErrorAnswer::HandlerFailed {
-                handler: name.to_string(),
-                fault: classify(&trap, printed),
-                output: tail(&state.sandbox.output),
+            Ok(Err(trap)) => Some(match classify(&trap, printed) {
+                Fault::Crowded(cap) => ErrorAnswer::Crowded(cap),
+                fault => ErrorAnswer::HandlerFailed {
+                    handler: name.to_string(),
+                    fault,
+                    output: tail(&state.sandbox.output),
+                },
             }),
             Err(_) => Some(ErrorAnswer::HandlerFailed {
                 handler: name.to_string(),

@@ -10,6 +10,7 @@ use crate::http::form::{FormError, FormField};
 use crate::http::{Request, Response, ResponseWriter};
 use crate::route::Captures;
 use crate::stash::Stash;
+use crate::tenants::Tenants;
 use crate::topology::Topology;
 use crate::wasm::{Sandbox, Sandboxed, Stop};
 
@@ -27,6 +28,8 @@ pub struct HostState {
     pub(super) captures: Captures,
     pub(super) stash: Arc<Stash>,
     pub(super) topology: Arc<Topology>,
+    /// Counts what the client holds (sleeping handlers).
+    pub(super) tenants: Arc<Tenants>,
     /// The response's head and switches; its body is kept in `body`.
     pub(super) response: Response,
     /// The response body as built by `set-body` and `append-body`.

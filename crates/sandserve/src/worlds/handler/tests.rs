@@ -102,10 +102,12 @@ async fn run(body: &str, limits: WasmLimits) -> (Reply, Vec<u8>, Duration) {
     };
     let runtime = Runtime::new(&limits, dir.path()).unwrap();
     let topology = Topology::localhost();
+    let tenants = Arc::new(crate::tenants::Tenants::new(None));
     let world = HandlerWorld::new(
         Arc::new(runtime),
-        Arc::new(Stash::new(Default::default())),
+        Arc::new(Stash::new(Default::default(), tenants.clone())),
         Arc::new(topology),
+        tenants,
         100,
     )
     .unwrap();

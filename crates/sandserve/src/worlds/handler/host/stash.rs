@@ -26,7 +26,8 @@ impl Host for HostState {
         path: Option<String>,
     ) -> wasmtime::Result<Result<(), StashError>> {
         let path = self.stash_path(path);
-        Ok(self.stash.put(&path, &key, value).map_err(convert))
+        let owner = self.request.peer.client.ip();
+        Ok(self.stash.put(&path, &key, value, owner).map_err(convert))
     }
 
     fn take(
@@ -57,7 +58,13 @@ impl Host for HostState {
         let path = self.stash_path(path);
         Ok(self
             .stash
-            .compare_and_swap(&path, &key, expected.as_deref(), new)
+            .compare_and_swap(
+                &path,
+                &key,
+                expected.as_deref(),
+                new,
+                self.request.peer.client.ip(),
+            )
             .map_err(convert))
     }
 }

@@ -2,20 +2,27 @@
 //! wall time, not CPU time. A client that goes away meanwhile ends it: the
 //! guest is stopped and its instance slot freed at once.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::tenants::Held;
 use crate::wasm::Stop;
 use crate::worlds::handler::bindings::sandserve::handler::timing::Host;
 use crate::worlds::handler::state::HostState;
 
 impl Host for HostState {
     async fn sleep(&mut self, duration: u64) -> wasmtime::Result<()> {
-        let start = Instant::now();
+        let client = self.request.peer.client.ip();
+        let _asleep = self
+            .tenants
+            .admit(client, Held::Sleeping)
+            .map_err(Stop::Crowded)?;
+        self.sandbox.give_turn();
+        self.sandbox.clock.suspend();
         let gone = tokio::select! {
             _ = tokio::time::sleep(Duration::from_nanos(duration)) => false,
             _ = self.writer.transport().gone() => true,
         };
-        self.sandbox.clock.parked_since(start);
+        self.sandbox.clock.resume();
         if gone {
             return Err(Stop::ClientGone.into());
         }

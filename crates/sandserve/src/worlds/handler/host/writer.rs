@@ -2,8 +2,6 @@
 //! reached it when the call returns. Time spent waiting on the client is not
 //! CPU time.
 
-use std::time::Instant;
-
 use wasmtime::component::Resource;
 
 use crate::wasm::Stop;
@@ -24,7 +22,8 @@ impl HostState {
     /// is gone: nothing more can be sent, so the guest is stopped.
     async fn write(&mut self, op: Op<'_>) -> wasmtime::Result<()> {
         self.writer_used = true;
-        let waiting = Instant::now();
+        self.sandbox.give_turn();
+        self.sandbox.clock.suspend();
         let w = &mut self.writer;
         let result = match op {
             Op::Status(code, reason) => w.write_status(code, reason).await,
@@ -33,7 +32,7 @@ impl HostState {
             Op::Content(data) => w.write_content(data).await,
             Op::Raw(data) => w.write_raw(data).await,
         };
-        self.sandbox.clock.parked_since(waiting);
+        self.sandbox.clock.resume();
         result.map_err(|e| {
             tracing::debug!("{}: the client connection failed: {e}", self.tag);
             self.writer.break_framing();
