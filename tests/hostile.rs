@@ -418,3 +418,92 @@ fn spinning_guests_take_turns_and_leave_a_thread_for_others() {
         started.elapsed()
     );
 }
+
+/// The `sandserve` program, which compiles components in a child process.
+const SANDSERVE: &str = env!("CARGO_BIN_EXE_sandserve-under-test");
+
+/// A server whose components are compiled as `edit` sets, serving the hello
+/// guest as `/h.wasm`.
+fn compiling_server(edit: impl FnOnce(&mut sandserve::Config)) -> (DocRoot, TestServer) {
+    let root = DocRoot::new();
+    std::fs::copy(guests::path("hello"), root.path().join("h.wasm")).unwrap();
+    let server = TestServer::start_with(&root, |c| {
+        c.wasm.compiler = sandserve::config::Compiler::Child(SANDSERVE.into());
+        edit(c);
+    });
+    (root, server)
+}
+
+#[test]
+fn components_compile_in_a_child_process() {
+    let (_root, server) = compiling_server(|_| {});
+    let resp = server.get("/h.wasm");
+    assert_eq!(resp.text(), "Hello, world!\n");
+    assert_eq!(server.monitor.stats().loads.compiled, 1);
+}
+
+#[test]
+fn a_compile_past_its_memory_is_stopped() {
+    let (_root, server) = compiling_server(|c| c.wasm.compile_memory_mib = 16);
+    let (code, message) = server.get("/h.wasm").json_error();
+    assert_eq!(code, 500);
+    assert!(
+        message.contains(
+            "compile limit: compiling it needed more memory than wasm.compile_memory_mib"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_compile_past_its_time_is_stopped_and_not_tried_again() {
+    for compiler in [
+        sandserve::config::Compiler::Child(SANDSERVE.into()),
+        sandserve::config::Compiler::InProcess,
+    ] {
+        let (_root, server) = compiling_server(|c| {
+            c.wasm.compile_secs = 0.001;
+            c.wasm.compiler = compiler.clone();
+        });
+        for _ in 0..2 {
+            let (code, message) = server.get("/h.wasm").json_error();
+            assert_eq!(code, 500);
+            assert!(
+                message.contains("compile limit: compiling it took longer than wasm.compile_secs"),
+                "{compiler:?}: {message}"
+            );
+        }
+        assert_eq!(server.monitor.stats().loads.compiled, 0, "{compiler:?}");
+    }
+}
+
+#[test]
+fn a_component_over_the_size_limit_is_not_compiled() {
+    let (root, server) = compiling_server(|c| c.wasm.max_component_mib = 1);
+    // The hello guest and a 2 MiB custom section: still a valid component.
+    let mut big = std::fs::read(guests::path("hello")).unwrap();
+    let payload = vec![0u8; 2 << 20];
+    let name = b"padding";
+    let size = 1 + name.len() + payload.len();
+    big.push(0);
+    let mut n = size;
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        big.push(if n == 0 { byte } else { byte | 0x80 });
+        if n == 0 {
+            break;
+        }
+    }
+    big.push(name.len() as u8);
+    big.extend_from_slice(name);
+    big.extend_from_slice(&payload);
+    std::fs::write(root.path().join("big.wasm"), big).unwrap();
+    let (code, message) = server.get("/big.wasm").json_error();
+    assert_eq!(code, 500);
+    assert!(
+        message.contains("larger than the limit of 1 MiB"),
+        "{message}"
+    );
+    assert_eq!(server.get("/h.wasm").status, 200);
+}

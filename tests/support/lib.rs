@@ -96,6 +96,12 @@ impl TestServer {
         // A compile cache of its own, unless the test names one.
         let cache = tempfile::tempdir().expect("cache directory");
         config.wasm.cache_dir = Some(cache.path().to_path_buf());
+        // CI runs the handler tests once more with the other way of resetting
+        // instance memory (the one this project's kernels never need).
+        if let Ok(reset) = std::env::var("SANDSERVE_TEST_MEMORY_RESET") {
+            config.wasm.memory_reset = serde_json::from_value(serde_json::json!(reset))
+                .expect("SANDSERVE_TEST_MEMORY_RESET: auto, pagemap or plain");
+        }
         edit(&mut config);
         let mut server = Self::start_config(config);
         server._cache = Some(cache);

@@ -30,6 +30,13 @@ enum Command {
         #[command(subcommand)]
         action: CacheAction,
     },
+    /// Compiles a component read on stdin (what the server runs to compile
+    /// handlers in a child process of their own).
+    #[command(name = "compile-component", hide = true)]
+    CompileComponent {
+        /// The limits to compile within, as JSON.
+        settings: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -100,6 +107,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Hosts(args) => hosts(args),
         Command::Cache { action } => cache(action),
+        Command::CompileComponent { settings } => crate::wasm::compiler::child_main(&settings),
     }
 }
 
@@ -231,6 +239,13 @@ fn serve(args: ServeArgs) -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
+
+    // Components are compiled by this program, in a child process of their
+    // own with its own memory and time limits.
+    match std::env::current_exe() {
+        Ok(program) => config.wasm.compiler = crate::config::Compiler::Child(program),
+        Err(e) => tracing::warn!("compiling components in this process: {e}"),
+    }
 
     // Connections and handlers share these threads: a handler runs on one
     // while it computes, and yields it at every epoch tick (10 ms) and

@@ -15,6 +15,8 @@ use crate::http::Limits;
 pub use crate::pipes::PipeLimits;
 pub use crate::stash::StashLimits;
 pub use crate::tenants::PerClient;
+pub use crate::wasm::compiler::Compiler;
+pub use crate::wasm::limits::MemoryReset;
 pub use crate::wasm::WasmLimits;
 
 /// The whole configuration.

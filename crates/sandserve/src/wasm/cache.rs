@@ -85,6 +85,19 @@ pub fn hash_open(file: &fs::File) -> io::Result<([u8; 32], u64, [u8; 8])> {
     })
 }
 
+/// A component from an artifact this server's own compiler produced (a
+/// child process of the same program, with the same settings).
+// The crate's other use of `unsafe`: deserialising a compiled artifact.
+#[allow(unsafe_code)]
+pub fn own_artifact(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
+    // SAFETY: `deserialize` trusts that the bytes are an artifact this
+    // version of wasmtime produced with compatible settings. They are: they
+    // come straight from the pipe of a compiler this process started (its
+    // own program, given its own settings), never from a file or a client;
+    // and wasmtime still checks the version and settings they record.
+    unsafe { Component::deserialize(engine, bytes) }
+}
+
 /// Creates a private directory (and its parents).
 fn private_dir(path: &Path) -> io::Result<()> {
     fs::DirBuilder::new()

@@ -9,14 +9,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use wasmtime::{ResourceLimiter, Trap};
 
 use crate::tenants::AtCap;
 
 /// Limits on each request a WebAssembly handler answers (the `wasm` key of
 /// the configuration).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct WasmLimits {
     /// CPU time a request may use, in milliseconds (time spent sleeping or
@@ -45,6 +45,12 @@ pub struct WasmLimits {
     /// zeroing only the pages a request dirtied, in KiB (on Linux 6.7 and
     /// later; otherwise at most 1024 is kept and zeroed whole). Default: 4096.
     pub keep_resident_kib: usize,
+    /// How an instance slot's memory is reset between requests: `pagemap`
+    /// (zero only the pages a request dirtied, found with Linux's
+    /// `PAGEMAP_SCAN`, 6.7 and later), `plain` (zero a little, return the rest
+    /// to the kernel), or `auto` (pagemap where the kernel has it). Default:
+    /// `auto`.
+    pub memory_reset: MemoryReset,
     /// Keep compiled handlers on disk across restarts. Default: true.
     pub disk_cache: bool,
     /// Where. Default: `$XDG_CACHE_HOME/sandserve`, else `~/.cache/sandserve`.
@@ -52,6 +58,20 @@ pub struct WasmLimits {
     /// Largest size of the disk cache in MiB; least recently used entries
     /// go first. Default: 1024.
     pub cache_max_mib: u64,
+    /// Largest component file compiled, in MiB. Default: 64.
+    pub max_component_mib: u64,
+    /// Components compiled at once; more wait. Default: 2.
+    pub max_compiles: usize,
+    /// Time one compile may take, in seconds; a component that takes longer
+    /// answers 500 ("compile limit") until its file changes. Default: 60.
+    pub compile_secs: f64,
+    /// Memory one compile may use, in MiB (when compiling in a child
+    /// process, as the `sandserve` command does). Default: 2048.
+    pub compile_memory_mib: u64,
+    /// Where components are compiled: set by the `sandserve` command (a
+    /// child process of its own), not by the configuration file.
+    #[serde(skip)]
+    pub compiler: super::compiler::Compiler,
 }
 
 impl Default for WasmLimits {
@@ -67,11 +87,31 @@ impl Default for WasmLimits {
             max_total_memory_mib: None,
             max_log_bytes: 64 << 10,
             keep_resident_kib: 4096,
+            memory_reset: MemoryReset::Auto,
             disk_cache: true,
             cache_dir: None,
             cache_max_mib: 1024,
+            max_component_mib: 64,
+            max_compiles: 2,
+            compile_secs: 60.0,
+            compile_memory_mib: 2048,
+            compiler: Default::default(),
         }
     }
+}
+
+/// How instance memory is reset between requests.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryReset {
+    /// `pagemap` where the kernel has it, else `plain`.
+    #[default]
+    Auto,
+    /// Zero the dirtied pages, found with `PAGEMAP_SCAN` (an error at
+    /// start-up where the kernel lacks it).
+    Pagemap,
+    /// Zero up to 1 MiB, return the rest.
+    Plain,
 }
 
 impl WasmLimits {

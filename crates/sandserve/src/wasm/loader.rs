@@ -28,6 +28,8 @@ use wasmtime::component::Component;
 use wasmtime::Engine;
 
 use super::cache::{content_key, hash_open, DiskCache};
+use super::compiler;
+use super::limits::WasmLimits;
 
 /// Where a component's bytes come from: a file already opened (beneath a
 /// mount's directory, so a path swapped meanwhile cannot lead elsewhere), or
@@ -93,6 +95,17 @@ pub enum LoadError {
     Link(Arc<wasmtime::Error>),
     /// The compiler itself failed.
     CompilerFailed,
+    /// The compiler could not be started.
+    CompilerUnavailable(std::io::ErrorKind),
+    /// The file is larger than `wasm.max_component_mib`.
+    TooLarge {
+        /// Its size in bytes.
+        size: u64,
+        /// The limit in MiB.
+        limit_mib: u64,
+    },
+    /// Compiling it passed a limit: which.
+    CompileLimit(&'static str),
 }
 
 impl fmt::Display for LoadError {
@@ -105,6 +118,14 @@ impl fmt::Display for LoadError {
             LoadError::NotAComponent(e) => write!(f, "not a valid component: {e:#}"),
             LoadError::Link(e) => write!(f, "does not fit the world it is served as: {e:#}"),
             LoadError::CompilerFailed => write!(f, "the compiler failed"),
+            LoadError::CompilerUnavailable(kind) => {
+                write!(f, "the compiler could not be started ({kind})")
+            }
+            LoadError::TooLarge { size, limit_mib } => write!(
+                f,
+                "{size} bytes: larger than the limit of {limit_mib} MiB (wasm.max_component_mib)"
+            ),
+            LoadError::CompileLimit(what) => write!(f, "compile limit: compiling it {what}"),
         }
     }
 }
@@ -152,8 +173,11 @@ struct Slot {
 }
 
 /// The in-memory cache of compiled components, in front of the disk cache.
-#[derive(Default)]
 pub struct Loader {
+    /// The limits compiling runs under.
+    limits: WasmLimits,
+    /// Turns to compile.
+    compiles: Arc<tokio::sync::Semaphore>,
     slots: Mutex<HashMap<PathBuf, Arc<Slot>>>,
     /// Every content some file version still uses, by hash.
     contents: Mutex<HashMap<[u8; 32], Weak<Compiled>>>,
@@ -180,11 +204,18 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Loader {
-    /// A loader backed by a disk cache (or none).
-    pub fn new(disk: Option<DiskCache>) -> Self {
+    /// A loader backed by a disk cache (or none), compiling within `limits`.
+    pub fn new(disk: Option<DiskCache>, limits: &WasmLimits) -> Self {
         Loader {
+            limits: limits.clone(),
+            compiles: Arc::new(tokio::sync::Semaphore::new(limits.max_compiles.max(1))),
+            slots: Default::default(),
+            contents: Default::default(),
             disk: disk.map(Arc::new),
-            ..Loader::default()
+            compiling: Default::default(),
+            compiled: Default::default(),
+            disk_hits: Default::default(),
+            unchanged: Default::default(),
         }
     }
 
@@ -297,11 +328,18 @@ impl Loader {
         let (engine_for_work, disk) = (engine.clone(), self.disk.clone());
         let known = self.known_contents();
         let for_hash = opened.clone();
+        let limit_mib = self.limits.max_component_mib;
+        let size = opened.metadata().map_err(unreadable)?.len();
         let (hash, found) = tokio::task::spawn_blocking(move || {
             // Only the hash is needed unless the component must be compiled.
             let (hash, _, head) = hash_open(&for_hash).map_err(unreadable)?;
             if head == *b"\0asm\x01\0\0\0" {
                 return Err(LoadError::CoreModule);
+            }
+            // A core module of any size is a static file; a component is
+            // compiled only up to the limit.
+            if size > limit_mib.saturating_mul(1 << 20) {
+                return Err(LoadError::TooLarge { size, limit_mib });
             }
             if let Some(compiled) = known.get(&hash).and_then(Weak::upgrade) {
                 return Ok((hash, Found::Known(compiled)));
@@ -358,15 +396,25 @@ impl Loader {
         let result = cell
             .get_or_init(|| async {
                 let (file, engine, disk) = (path.to_path_buf(), engine.clone(), self.disk.clone());
-                let compiled = tokio::task::spawn_blocking(move || {
+                let limits = self.limits.clone();
+                // Never more than `wasm.max_compiles` at once; the turn is
+                // held by the compiling thread, so one that is abandoned
+                // past its time still counts while it runs.
+                let turn = self
+                    .compiles
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| LoadError::CompilerFailed)?;
+                let compiling = tokio::task::spawn_blocking(move || {
+                    let _turn = turn;
                     let bytes = read(&opened)?;
                     if content_key(&bytes) != hash {
                         // Changed since it was hashed: the caller looks again.
                         return Err(LoadError::Changed);
                     }
                     let started = std::time::Instant::now();
-                    let component = Component::new(&engine, &bytes)
-                        .map_err(|e| LoadError::NotAComponent(Arc::new(e)))?;
+                    let component = compiler::compile(&engine, &limits, &bytes)?;
                     tracing::info!(
                         "compiled {} ({} KiB) in {:.0} ms",
                         file.display(),
@@ -382,9 +430,14 @@ impl Loader {
                         }
                     }
                     Ok(component)
-                })
-                .await
-                .map_err(|_| LoadError::CompilerFailed)?;
+                });
+                let compiled =
+                    match tokio::time::timeout(self.limits.compile_time(), compiling).await {
+                        Ok(joined) => joined.map_err(|_| LoadError::CompilerFailed)?,
+                        Err(_) => Err(LoadError::CompileLimit(
+                            "took longer than wasm.compile_secs",
+                        )),
+                    };
                 if compiled.is_ok() {
                     self.compiled.fetch_add(1, Ordering::Relaxed);
                 }

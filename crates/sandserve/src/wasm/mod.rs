@@ -9,6 +9,7 @@
 //! around a [`Sandbox`], and calls its exports.
 
 pub mod cache;
+pub mod compiler;
 pub mod limits;
 pub mod loader;
 pub mod output;

@@ -16,7 +16,7 @@ use wasmtime::{
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
 
 use super::cache::DiskCache;
-use super::limits::{CpuClock, Limiter, MemoryPool, Stop, WasmLimits};
+use super::limits::{CpuClock, Limiter, MemoryPool, MemoryReset, Stop, WasmLimits};
 use super::loader::{LoadError, LoadStats, Loaded, Loader, Source, World};
 use super::output::LogSink;
 
@@ -112,14 +112,18 @@ impl Runtime {
     /// An engine configured by `limits`, with its compile cache in
     /// `cache_dir` (when `limits.disk_cache` is on).
     pub fn new(limits: &WasmLimits, cache_dir: &Path) -> Result<Self, RuntimeError> {
-        let engine = match engine_with(limits, true) {
-            Ok(engine) => engine,
-            Err(e) => {
-                // PAGEMAP_SCAN needs Linux 6.7: without it, instance memory
-                // is reset by zeroing a little and returning the rest.
-                tracing::info!("resetting instance memory without PAGEMAP_SCAN ({e:#})");
-                engine_with(limits, false).map_err(RuntimeError::Engine)?
-            }
+        let engine = match limits.memory_reset {
+            MemoryReset::Pagemap => engine_with(limits, true).map_err(RuntimeError::Engine)?,
+            MemoryReset::Plain => engine_with(limits, false).map_err(RuntimeError::Engine)?,
+            MemoryReset::Auto => match engine_with(limits, true) {
+                Ok(engine) => engine,
+                Err(e) => {
+                    // PAGEMAP_SCAN needs Linux 6.7: without it, instance
+                    // memory is reset by zeroing a little and returning the rest.
+                    tracing::info!("resetting instance memory without PAGEMAP_SCAN ({e:#})");
+                    engine_with(limits, false).map_err(RuntimeError::Engine)?
+                }
+            },
         };
 
         let ticking = Arc::new(AtomicBool::new(true));
@@ -153,7 +157,7 @@ impl Runtime {
             memory: Arc::new(MemoryPool::new(limits.total_memory_mib())),
             turns: Arc::new(Semaphore::new(heavy_turns())),
             started: AtomicU64::new(0),
-            loader: Loader::new(disk),
+            loader: Loader::new(disk, limits),
             ticking,
         })
     }
@@ -331,13 +335,27 @@ fn engine_with(limits: &WasmLimits, pagemap_scan: bool) -> wasmtime::Result<Engi
     if pagemap_scan {
         pool.pagemap_scan(Enabled::Yes);
     }
+    let mut config = compiling_config(limits);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config)
+}
+
+/// What shapes compiled code: the same for the server's engine and the
+/// compiler's, so that what one compiles the other runs.
+fn compiling_config(limits: &WasmLimits) -> Config {
+    let stack = limits.max_stack_kib << 10;
     let mut config = Config::new();
     config
         .wasm_component_model(true)
         .epoch_interruption(true)
         .max_wasm_stack(stack)
-        .async_stack_size(async_stack)
-        .memory_reservation(memory as u64)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Engine::new(&config)
+        .async_stack_size(stack + (512 << 10))
+        .memory_reservation(limits.memory_bytes() as u64);
+    config
+}
+
+/// An engine that only compiles, for `limits`: the server's compilation
+/// settings without its instance pool.
+pub fn engine_for_compiling(limits: &WasmLimits) -> wasmtime::Result<Engine> {
+    Engine::new(&compiling_config(limits))
 }
