@@ -22,6 +22,11 @@ RESULTS=()
 port=$(free_port); start_sandserve "$root" "$port" --log-level warn
 measure "sandserve:hello.wasm" "$LAST_PID" "http://127.0.0.1:$port/hello.wasm"
 
+# The same, resetting instance memory without PAGEMAP_SCAN (kernels before 6.7).
+echo '{"wasm": {"memory_reset": "plain"}}' > "$root/plain.json"
+port=$(free_port); start_sandserve "$root" "$port" --log-level warn --config "$root/plain.json"
+measure "sandserve:plain-reset" "$LAST_PID" "http://127.0.0.1:$port/hello.wasm"
+
 port=$(free_port)
 wasmtime serve -Scli --addr "127.0.0.1:$port" "$peer_target/wasm32-wasip2/release/wasi_http_hello.wasm" >/dev/null 2>&1 &
 LAST_PID=$!; PIDS+=("$LAST_PID"); wait_port "$port"
@@ -33,6 +38,7 @@ measure "wptserve-4.0.3:hello.py" "$LAST_PID" "http://127.0.0.1:$port/hello.py"
 echo "hello handler, keep-alive, wrk -t1 -c$CONNECTIONS -d${DURATION}s, $(nproc) cores shared"
 report "wptserve-4.0.3:hello.py"
 ratio "sandserve:hello.wasm" "wasmtime-serve-48:hello"
+ratio "sandserve:plain-reset" "sandserve:hello.wasm"
 ratio "sandserve:hello.wasm" "wptserve-4.0.3:hello.py"
 echo
 (cd "$REPO" && cargo bench -q -p sandserve --bench handler_overhead 2>&1 | grep -E "time:|p50")

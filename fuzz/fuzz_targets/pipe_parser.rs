@@ -3,13 +3,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sandserve::testing::{Pace, Pipeline, Step};
+use sandserve::testing::{Pace, PipeLimits, Pipeline, Step};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    if let Ok(pipeline) = Pipeline::parse(text) {
+    if let Ok(pipeline) = Pipeline::parse(text, &PipeLimits::default()) {
         for step in &pipeline.steps {
             if let Step::Trickle(plan) = step {
                 if let Some((Pace::Repeat(_), rest)) = plan.split_last() {

@@ -9,9 +9,10 @@ use bytes::Bytes;
 pub use crate::http::chunked::ChunkedDecoder;
 pub use crate::http::parse::{body_framing, parse_head, Framing, HeadError};
 pub use crate::http::{Limits, Pace};
-pub use crate::pipes::{Pipeline, Step};
+pub use crate::pipes::{PipeLimits, Pipeline, Step};
 pub use crate::sub::template::{tokenize, Token};
 
+use crate::http::memory::MemIo;
 use crate::http::{Peer, Request, ResponseWriter, Scheme, Transport};
 use crate::reply::{ErrorAnswer, Reply};
 use crate::stash::Stash;
@@ -93,11 +94,10 @@ pub fn run_pipeline(pipe: &str, body: &[u8], head_only: bool) -> Option<Pipeline
         .ok()?;
     runtime.block_on(async move {
         let started = tokio::time::Instant::now();
-        let sink = Sink::default();
-        let written = sink.0.clone();
-        let mut writer = ResponseWriter::new(Transport::new(Box::new(sink)), head_only, false);
+        let (client, written) = MemIo::new();
+        let mut writer = ResponseWriter::new(Transport::new(Box::new(client)), head_only, false);
         writer.send(&response).await.ok()?;
-        let written = std::mem::take(&mut *written.lock().ok()?);
+        let written = written.take();
         Some(PipelineRun {
             written,
             body_len,
@@ -105,87 +105,6 @@ pub fn run_pipeline(pipe: &str, body: &[u8], head_only: bool) -> Option<Pipeline
             refused,
         })
     })
-}
-
-/// A client that keeps what it is sent.
-#[cfg(feature = "fuzzing")]
-#[derive(Default)]
-struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
-
-#[cfg(feature = "fuzzing")]
-impl tokio::io::AsyncRead for Sink {
-    fn poll_read(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        _: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
-#[cfg(feature = "fuzzing")]
-impl tokio::io::AsyncWrite for Sink {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        if let Ok(mut kept) = self.0.lock() {
-            kept.extend_from_slice(buf);
-        }
-        std::task::Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
-/// A client that stays connected, sends nothing and reads everything.
-struct Quiet;
-
-impl tokio::io::AsyncRead for Quiet {
-    fn poll_read(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        _: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Pending
-    }
-}
-
-impl tokio::io::AsyncWrite for Quiet {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::task::Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_flush(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
 }
 
 /// The status the server answers a refused request head with.
@@ -240,7 +159,7 @@ impl HandlerBench {
     /// One request: a fresh store, instantiation, the call, teardown.
     /// Whether the handler answered with a response.
     pub async fn run_once(&self) -> bool {
-        let writer = ResponseWriter::new(Transport::new(Box::new(Quiet)), false, false);
+        let writer = ResponseWriter::new(Transport::new(Box::new(MemIo::new().0)), false, false);
         let (reply, _) = self
             .world
             .serve(

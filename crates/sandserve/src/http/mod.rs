@@ -6,6 +6,7 @@ pub mod date;
 pub mod form;
 pub mod headers;
 pub mod limits;
+pub mod memory;
 pub mod parse;
 pub mod query;
 pub mod request;
