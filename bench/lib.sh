@@ -83,9 +83,11 @@ CONF
 
 rss_kib() {
   # Resident memory of a process and its children, in KiB.
-  local total=0 pid
+  # A process that has gone (or is a zombie, with no VmRSS) counts 0.
+  local total=0 pid kib
   for pid in $1 $(pgrep -P "$1" 2>/dev/null); do
-    total=$((total + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
+    kib=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    total=$((total + ${kib:-0}))
   done
   echo "$total"
 }

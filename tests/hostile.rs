@@ -352,6 +352,39 @@ fn one_client_cannot_take_what_others_need() {
 }
 
 #[test]
+fn one_client_cannot_take_the_memory_of_all_instances() {
+    let root = DocRoot::new();
+    std::fs::copy(guests::path("hostile-memory"), root.path().join("m.wasm")).unwrap();
+    let server = TestServer::start_with(&root, |c| {
+        c.wasm.max_total_memory_mib = Some(64);
+        c.per_client.enabled = Some(true);
+        c.per_client.instance_memory_mib = Some(28);
+    });
+    let me = [127, 0, 0, 1];
+    let other = [127, 0, 0, 2];
+    let hold = b"GET /m.wasm?mib=20&hold_ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n";
+    let before = server.monitor.stats().instances_started;
+    let mut holder = connect_from(me, &server);
+    holder.send(hold);
+    server.wait_for("20 MiB held", |s| {
+        s.instances_started > before && s.instance_memory >= 20 << 20
+    });
+    // This address has 8 MiB of its share left: a bomb of its own stops
+    // there, with the answer for a client at its cap.
+    let mut greedy = connect_from(me, &server);
+    greedy.send(b"GET /m.wasm HTTP/1.1\r\nHost: x\r\n\r\n");
+    let (code, message) = greedy.read_response(false).json_error();
+    assert_eq!(code, 429);
+    assert!(message.contains("28 MiB of instance memory"), "{message}");
+    // Another address has the rest of the 64 MiB meanwhile.
+    let mut theirs = connect_from(other, &server);
+    theirs.send(b"GET /m.wasm?mib=20 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(theirs.read_response(false).text(), "held 20 MiB");
+    assert_eq!(holder.read_response(false).text(), "held 20 MiB");
+    server.wait_for("memory given back", |s| s.instance_memory == 0);
+}
+
+#[test]
 fn connections_past_the_server_limit_are_refused_at_once() {
     let root = DocRoot::new();
     root.file("a.txt", "alpha");
@@ -388,9 +421,9 @@ fn spinning_guests_take_turns_and_leave_a_thread_for_others() {
         })
         .collect();
     server.wait_for("20 spinners", |s| s.instances_started >= before + 20);
-    // With 20 guests yielding every 10 ms on two threads, a request queued
-    // behind all of them would wait some 100 ms; taking turns, one spins at
-    // a time and the other thread is free.
+    // With 20 guests yielding every tick on two threads, a request queued
+    // behind all of them would wait 10 ticks; taking turns, one spins at a
+    // time and the other thread is free.
     let mut took: Vec<Duration> = (0..9)
         .map(|_| {
             let started = Instant::now();

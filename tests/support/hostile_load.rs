@@ -21,8 +21,7 @@ use tokio::net::{TcpSocket, TcpStream};
 
 const ATTACKER: [u8; 4] = [127, 0, 0, 2];
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, addr, attack, seconds] = args.as_slice() else {
         eprintln!("usage: hostile-load ADDR ATTACK SECONDS");
@@ -31,16 +30,31 @@ async fn main() {
     let addr: SocketAddr = addr.parse().expect("ADDR: an address and port");
     let seconds: f64 = seconds.parse().expect("SECONDS: a number");
     let stop = Arc::new(AtomicBool::new(false));
-    let attackers = start(attack, addr, stop.clone());
-    // Let the attack build up before measuring.
-    if attack != "idle" {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    let (static_times, hello_times, failures) = good_client(addr, seconds).await;
+    // The attacker has one thread of its own, as if it were another machine
+    // with one core; the good client has another, so that neither waits for
+    // the other inside this process.
+    let attacker = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime for the attacker");
+    let attackers = attacker.block_on(async { start(attack, addr, stop.clone()) });
+    let good = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the good client");
+    let (static_times, hello_times, failures) = good.block_on(async {
+        // Let the attack build up before measuring.
+        if attack != "idle" {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        good_client(addr, seconds).await
+    });
     stop.store(true, Ordering::Relaxed);
     for a in attackers {
         a.abort();
     }
+    attacker.shutdown_background();
     let pct = |v: &[Duration], p: f64| -> f64 {
         if v.is_empty() {
             return f64::NAN;

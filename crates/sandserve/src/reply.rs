@@ -53,7 +53,7 @@ impl From<ErrorAnswer> for Reply {
 /// | `HandlerFailed` | 500 | a handler trapped or hit a limit before writing anything |
 /// | `Guest` | the handler's | a handler returned its own error |
 /// | `Busy` | 503 | no instance slot came free within the wall-time limit; no room for another request body |
-/// | `Crowded` | 429 | the client's address holds all it may (`per_client`) of handler requests or sleeping handlers |
+/// | `Crowded` | 429 | the client's address holds all it may (`per_client`) of handler requests, sleeping handlers or instance memory |
 ///
 /// The head, target, chunk, size and timeout answers close the connection
 /// after them: the rest of what the client sent cannot be trusted.

@@ -277,7 +277,7 @@ mod tests {
     const ME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
     fn stash(limits: StashLimits) -> Stash {
-        Stash::new(limits, Arc::new(Tenants::new(None)))
+        Stash::new(limits, Arc::new(Tenants::new(None, 0)))
     }
 
     #[test]
@@ -364,7 +364,10 @@ mod tests {
             stash_bytes: 100,
             ..PerClient::default()
         };
-        let s = Stash::new(StashLimits::default(), Arc::new(Tenants::new(Some(caps))));
+        let s = Stash::new(
+            StashLimits::default(),
+            Arc::new(Tenants::new(Some(caps), 0)),
+        );
         let other: IpAddr = "10.0.0.9".parse().unwrap();
         let path = "/p";
         let key2 = "0b6e1c4e-8f4e-4c57-9a65-3a7c0a4cf002";

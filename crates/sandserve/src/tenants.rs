@@ -1,7 +1,7 @@
 //! Fairness between clients: what one client address may hold at once —
 //! open connections, handler requests in flight (each holds or waits for an
-//! instance slot), sleeping handlers, stash bytes — so that one client
-//! cannot take what every other needs.
+//! instance slot), sleeping handlers, instance memory, stash bytes — so that
+//! one client cannot take what every other needs.
 //!
 //! IPv4 clients are counted by address, IPv6 clients by /64 (one host
 //! usually has a whole /64). The caps are on by default when the server
@@ -29,6 +29,10 @@ pub struct PerClient {
     pub handler_requests: usize,
     /// Handlers asleep at once. Default: 32.
     pub sleeping: usize,
+    /// Linear memory of the instances serving it at once, in MiB. Default:
+    /// a quarter of `wasm.max_total_memory_mib`, so that one client's
+    /// memory bombs leave the rest of that memory to the others.
+    pub instance_memory_mib: Option<u64>,
     /// Bytes of stash entries put and not yet taken. Default: 8388608 (8 MiB).
     pub stash_bytes: usize,
 }
@@ -40,6 +44,7 @@ impl Default for PerClient {
             connections: 256,
             handler_requests: 64,
             sleeping: 32,
+            instance_memory_mib: None,
             stash_bytes: 8 << 20,
         }
     }
@@ -88,6 +93,7 @@ struct Usage {
     connections: usize,
     handler_requests: usize,
     sleeping: usize,
+    instance_memory: u64,
     stash_bytes: usize,
 }
 
@@ -104,6 +110,7 @@ impl Usage {
         self.connections == 0
             && self.handler_requests == 0
             && self.sleeping == 0
+            && self.instance_memory == 0
             && self.stash_bytes == 0
     }
 }
@@ -112,7 +119,49 @@ impl Usage {
 #[derive(Debug)]
 pub struct Tenants {
     caps: Option<PerClient>,
+    /// The instance memory cap, in bytes, resolved.
+    memory_cap: u64,
     usage: Mutex<HashMap<IpAddr, Usage>>,
+}
+
+/// The instance memory one request holds, counted against its client
+/// and given back when dropped (with the instance's store).
+#[derive(Debug)]
+pub struct MemoryAccount {
+    tenants: Arc<Tenants>,
+    client: IpAddr,
+    held: u64,
+}
+
+impl MemoryAccount {
+    /// `bytes` more, unless they would take the client past its share.
+    pub fn take(&mut self, bytes: u64) -> Result<(), AtCap> {
+        let cap = self.tenants.memory_cap;
+        self.tenants.update(self.client, |u| {
+            let after = u.instance_memory.saturating_add(bytes);
+            if after > cap {
+                return Err(AtCap {
+                    what: "MiB of instance memory",
+                    cap: (cap >> 20) as usize,
+                });
+            }
+            u.instance_memory = after;
+            Ok(())
+        })?;
+        self.held += bytes;
+        Ok(())
+    }
+}
+
+impl Drop for MemoryAccount {
+    fn drop(&mut self) {
+        if self.held > 0 {
+            let held = self.held;
+            self.tenants.update(self.client, |u| {
+                u.instance_memory = u.instance_memory.saturating_sub(held)
+            });
+        }
+    }
 }
 
 /// One thing a client holds; given back when dropped.
@@ -150,12 +199,29 @@ fn key(client: IpAddr) -> IpAddr {
 }
 
 impl Tenants {
-    /// Counts clients against `caps` (`None`: counts nothing, refuses nothing).
-    pub fn new(caps: Option<PerClient>) -> Self {
+    /// Counts clients against `caps` (`None`: counts nothing, refuses
+    /// nothing), of an instance memory of `total_memory_mib` for all.
+    pub fn new(caps: Option<PerClient>, total_memory_mib: u64) -> Self {
+        let memory_mib = caps
+            .as_ref()
+            .and_then(|c| c.instance_memory_mib)
+            .unwrap_or(total_memory_mib / 4);
         Tenants {
             caps,
+            memory_cap: memory_mib.saturating_mul(1 << 20),
             usage: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The account of the instance memory a request of `client` holds;
+    /// `None` when nothing is counted.
+    pub fn memory_account(self: &Arc<Self>, client: IpAddr) -> Option<MemoryAccount> {
+        self.caps.as_ref()?;
+        Some(MemoryAccount {
+            tenants: self.clone(),
+            client,
+            held: 0,
+        })
     }
 
     /// Whether any cap applies.
@@ -251,13 +317,14 @@ mod tests {
             connections: 2,
             handler_requests: 1,
             sleeping: 1,
+            instance_memory_mib: Some(3),
             stash_bytes: 10,
         }
     }
 
     #[test]
     fn each_client_has_its_own_caps() {
-        let t = Arc::new(Tenants::new(Some(caps())));
+        let t = Arc::new(Tenants::new(Some(caps()), 100));
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         let first = t.admit(a, Held::Connection).unwrap();
@@ -280,8 +347,39 @@ mod tests {
     }
 
     #[test]
+    fn instance_memory_is_shared_out_per_client() {
+        let t = Arc::new(Tenants::new(Some(caps()), 100));
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let mut first = t.memory_account(a).unwrap();
+        let mut second = t.memory_account(a).unwrap();
+        first.take(2 << 20).unwrap();
+        let refused = second.take(2 << 20).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "your address already has 3 MiB of instance memory"
+        );
+        t.memory_account(b).unwrap().take(3 << 20).unwrap();
+        drop(first);
+        second.take(3 << 20).unwrap();
+        drop(second);
+        assert_eq!(t.clients(), 0, "all given back");
+        let shared = Tenants::new(
+            Some(PerClient {
+                instance_memory_mib: None,
+                ..caps()
+            }),
+            100,
+        );
+        assert_eq!(shared.memory_cap, 25 << 20, "a quarter by default");
+        assert!(Arc::new(Tenants::new(None, 100))
+            .memory_account(a)
+            .is_none());
+    }
+
+    #[test]
     fn ipv6_clients_count_by_64_and_entries_go_when_empty() {
-        let t = Arc::new(Tenants::new(Some(caps())));
+        let t = Arc::new(Tenants::new(Some(caps()), 100));
         let one: IpAddr = "2001:db8::1".parse().unwrap();
         let same_64: IpAddr = "2001:db8::ffff:2".parse().unwrap();
         let other_64: IpAddr = "2001:db8:0:1::1".parse().unwrap();
@@ -294,7 +392,7 @@ mod tests {
 
     #[test]
     fn without_caps_nothing_is_refused() {
-        let t = Arc::new(Tenants::new(None));
+        let t = Arc::new(Tenants::new(None, 100));
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let passes: Vec<_> = (0..1000)
             .map(|_| t.admit(a, Held::Sleeping).unwrap())

@@ -131,7 +131,7 @@ impl HandlerBench {
         };
         let runtime = Runtime::new(&limits, Path::new("/nonexistent"))?;
         let topology = crate::app::App::topology(&crate::Config::default())?;
-        let tenants = Arc::new(crate::tenants::Tenants::new(None));
+        let tenants = Arc::new(crate::tenants::Tenants::new(None, 0));
         let world = HandlerWorld::new(
             Arc::new(runtime),
             Arc::new(Stash::new(Default::default(), tenants.clone())),

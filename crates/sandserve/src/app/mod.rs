@@ -146,7 +146,7 @@ impl App {
             .enabled
             .unwrap_or_else(|| config.public())
             .then(|| config.per_client.clone());
-        let tenants = Arc::new(Tenants::new(caps));
+        let tenants = Arc::new(Tenants::new(caps, config.wasm.total_memory_mib()));
         let stash = Arc::new(Stash::new(config.stash.clone(), tenants.clone()));
         let topology = Arc::new(topology);
         let mounts = Arc::new(mounts);

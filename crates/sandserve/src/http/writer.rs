@@ -94,13 +94,21 @@ impl Transport {
     }
 
     /// Reads what the client has sent into `input` (room for at least
-    /// `room` more bytes is made first); `Ok(0)` at the end of the stream.
+    /// `room` more bytes is made first), at most [`READ_SLICE`] bytes at a
+    /// time so that one read does not hold a thread for long; `Ok(0)` at
+    /// the end of the stream.
     pub async fn fill(&mut self, room: usize) -> io::Result<usize> {
+        use bytes::BufMut;
         use tokio::io::AsyncReadExt;
         self.input.reserve(room);
-        self.io.read_buf(&mut self.input).await
+        self.io
+            .read_buf(&mut (&mut self.input).limit(READ_SLICE))
+            .await
     }
 }
+
+/// The most one read takes from a client.
+pub const READ_SLICE: usize = 256 << 10;
 
 /// Whether bytes end a header line early: CR, LF or NUL in a name, value or
 /// reason make the head say more than its parts do.

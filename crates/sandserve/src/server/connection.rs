@@ -402,7 +402,12 @@ impl Connection {
         match timeout_at(deadline, t.fill(room)).await {
             Err(_) => Err(Stop::Answer(ErrorAnswer::BodyTimeout)),
             Ok(Ok(0)) | Ok(Err(_)) => Err(Stop::Quiet),
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(_)) => {
+                // A client that sends as fast as it can does not keep this
+                // thread from everyone else's requests.
+                tokio::task::yield_now().await;
+                Ok(())
+            }
         }
     }
 

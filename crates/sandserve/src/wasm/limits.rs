@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use wasmtime::{ResourceLimiter, Trap};
 
-use crate::tenants::AtCap;
+use crate::tenants::{AtCap, MemoryAccount};
 
 /// Limits on each request a WebAssembly handler answers (the `wasm` key of
 /// the configuration).
@@ -329,6 +329,8 @@ pub struct Limiter {
     pool: Arc<MemoryPool>,
     /// Bytes this store holds of the pool.
     taken: u64,
+    /// The share of its client, where clients are counted.
+    pub account: Option<MemoryAccount>,
     /// Set when a growth was refused.
     pub hit: bool,
 }
@@ -342,8 +344,16 @@ impl Limiter {
             table_elements: limits.max_table_elements,
             pool,
             taken: 0,
+            account: None,
             hit: false,
         }
+    }
+}
+
+impl Limiter {
+    /// Bytes of linear memory the store's instances grew by.
+    pub fn grown(&self) -> u64 {
+        self.taken
     }
 }
 
@@ -365,6 +375,12 @@ impl ResourceLimiter for Limiter {
             return Err(Stop::Memory(self.memory_mib).into());
         }
         let more = desired.saturating_sub(current) as u64;
+        if let Some(account) = &mut self.account {
+            if let Err(cap) = account.take(more) {
+                self.hit = true;
+                return Err(Stop::Crowded(cap).into());
+            }
+        }
         if !self.pool.take(more) {
             self.hit = true;
             return Err(Stop::TotalMemory(self.pool.limit_mib).into());

@@ -22,11 +22,11 @@ use super::output::LogSink;
 
 /// How often the epoch advances: the granularity of CPU-time accounting and
 /// of yielding to other requests.
-pub const TICK: Duration = Duration::from_millis(10);
+pub const TICK: Duration = Duration::from_millis(1);
 
 /// A guest that has computed this long is a heavy one: from then on it takes
 /// turns with the other heavy guests (see [`Runtime::store`]).
-pub const HEAVY_AFTER: Duration = Duration::from_millis(20);
+pub const HEAVY_AFTER: Duration = Duration::from_millis(2);
 
 /// The engine, its instance slots and the loader, shared by every world.
 pub struct Runtime {
@@ -41,7 +41,53 @@ pub struct Runtime {
     /// Instances started since start-up.
     started: AtomicU64,
     loader: Loader,
-    ticking: Arc<AtomicBool>,
+    ticker: Arc<Ticker>,
+}
+
+/// The thread that advances the epoch every [`TICK`] while instances run,
+/// and sleeps while none does (an idle server does not wake a core a
+/// thousand times a second).
+#[derive(Debug)]
+struct Ticker {
+    alive: AtomicBool,
+    /// Set while the thread sleeps for want of instances.
+    asleep: AtomicBool,
+    thread: std::sync::OnceLock<std::thread::Thread>,
+}
+
+impl Ticker {
+    fn run(&self, engine: &Engine, slots: &Semaphore, all: usize) {
+        let idle = || slots.available_permits() == all;
+        while self.alive.load(Ordering::Relaxed) {
+            std::thread::sleep(TICK);
+            engine.increment_epoch();
+            if idle() {
+                self.asleep.store(true, Ordering::SeqCst);
+                // Whoever takes a slot after this sees `asleep` and wakes
+                // the thread; the bound is only a second line of defence.
+                if idle() {
+                    std::thread::park_timeout(Duration::from_millis(100));
+                }
+                self.asleep.store(false, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// An instance is about to run.
+    fn wake(&self) {
+        if self.asleep.load(Ordering::SeqCst) {
+            if let Some(thread) = self.thread.get() {
+                thread.unpark();
+            }
+        }
+    }
+
+    fn stop(&self) {
+        self.alive.store(false, Ordering::Relaxed);
+        if let Some(thread) = self.thread.get() {
+            thread.unpark();
+        }
+    }
 }
 
 impl std::fmt::Debug for Runtime {
@@ -126,17 +172,20 @@ impl Runtime {
             },
         };
 
-        let ticking = Arc::new(AtomicBool::new(true));
-        let (ticker_engine, still_ticking) = (engine.clone(), ticking.clone());
-        std::thread::Builder::new()
+        let slots = Arc::new(Semaphore::new(limits.max_instances as usize));
+        let ticker = Arc::new(Ticker {
+            alive: AtomicBool::new(true),
+            asleep: AtomicBool::new(false),
+            thread: Default::default(),
+        });
+        let (ticker_engine, ticker_slots, ticking) =
+            (engine.clone(), slots.clone(), ticker.clone());
+        let all = limits.max_instances as usize;
+        let thread = std::thread::Builder::new()
             .name("sandserve-epoch".into())
-            .spawn(move || {
-                while still_ticking.load(Ordering::Relaxed) {
-                    std::thread::sleep(TICK);
-                    ticker_engine.increment_epoch();
-                }
-            })
+            .spawn(move || ticking.run(&ticker_engine, &ticker_slots, all))
             .map_err(RuntimeError::Thread)?;
+        let _ = ticker.thread.set(thread.thread().clone());
 
         let disk = if limits.disk_cache {
             match DiskCache::open(cache_dir, &engine, limits.cache_max_mib << 20) {
@@ -153,12 +202,12 @@ impl Runtime {
         Ok(Runtime {
             engine,
             limits: limits.clone(),
-            slots: Arc::new(Semaphore::new(limits.max_instances as usize)),
+            slots,
             memory: Arc::new(MemoryPool::new(limits.total_memory_mib())),
             turns: Arc::new(Semaphore::new(heavy_turns())),
             started: AtomicU64::new(0),
             loader: Loader::new(disk, limits),
-            ticking,
+            ticker,
         })
     }
 
@@ -209,6 +258,7 @@ impl Runtime {
             .ok()?
             .ok()?;
         self.started.fetch_add(1, Ordering::Relaxed);
+        self.ticker.wake();
         Some(permit)
     }
 
@@ -288,9 +338,24 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// The data of `store`, once its instances are gone. Resetting a slot
+    /// whose memory grew far takes a while (zeroing, returning pages to the
+    /// kernel): that is done on a blocking thread rather than a
+    /// connection's.
+    pub async fn close<T: Sandboxed>(&self, mut store: Store<T>) -> T {
+        if store.data_mut().sandbox().limiter.grown() <= self.limits.keep_resident_kib as u64 * 1024
+        {
+            return store.into_data();
+        }
+        let closing = tokio::task::spawn_blocking(move || store.into_data());
+        closing.await.expect("dropping a store does not panic")
+    }
+}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.ticking.store(false, Ordering::Relaxed);
+        self.ticker.stop();
     }
 }
 

@@ -116,8 +116,10 @@ impl HandlerWorld {
             return (busy.into(), writer);
         };
         let tag = crate::text::log_safe(&format!("{name} {}", request.target)).into_owned();
+        let mut sandbox = self.runtime.sandbox();
+        sandbox.limiter.account = self.tenants.memory_account(client);
         let state = HostState {
-            sandbox: self.runtime.sandbox(),
+            sandbox,
             request,
             captures,
             stash: self.stash.clone(),
@@ -146,7 +148,7 @@ impl HandlerWorld {
         };
         let result = tokio::time::timeout_at(deadline, call).await;
 
-        let mut state = store.into_data();
+        let mut state = self.runtime.close(store).await;
         let printed = !state.sandbox.output.is_empty();
         let failure = match result {
             Ok(Ok(Ok(()))) => None,

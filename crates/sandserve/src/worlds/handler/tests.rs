@@ -102,7 +102,7 @@ async fn run(body: &str, limits: WasmLimits) -> (Reply, Vec<u8>, Duration) {
     };
     let runtime = Runtime::new(&limits, dir.path()).unwrap();
     let topology = Topology::localhost();
-    let tenants = Arc::new(crate::tenants::Tenants::new(None));
+    let tenants = Arc::new(crate::tenants::Tenants::new(None, 0));
     let world = HandlerWorld::new(
         Arc::new(runtime),
         Arc::new(Stash::new(Default::default(), tenants.clone())),
