@@ -72,6 +72,29 @@ fn hello() {
 }
 
 #[test]
+fn first_world() {
+    // Built against sandserve:handler@0.1.0 (wit/v0.1.0), not the current
+    // world: it keeps running, through both the response and the writer.
+    let root = root_with(&["first-world"]);
+    let server = start(&root, |_| {});
+    let port = server.addr.port();
+    let resp = server.get("/first-world.wasm");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(
+        resp.text(),
+        format!("world 0.1.0: GET /first-world.wasm http=Some({port}) stash=kept\n")
+    );
+    let mut conn = server.connect();
+    conn.send(b"GET /first-world.wasm?raw HTTP/1.1\r\nHost: x\r\n\r\n");
+    let raw = conn.read_response(false);
+    assert_eq!(raw.status, 200);
+    assert!(raw.text().starts_with("world 0.1.0: GET"), "{}", raw.text());
+    // Well framed by the writer: the connection carries another request.
+    conn.send(b"GET /first-world.wasm HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(conn.read_response(false).status, 200);
+}
+
+#[test]
 fn echo_headers() {
     let root = root_with(&["echo-headers"]);
     let server = start(&root, |_| {});

@@ -43,7 +43,7 @@ pub mod stash;
 
 pub use reply::{Error, Reply};
 pub use request::{FormField, Query, Request};
-pub use response::{Cookie, Response, Writer};
+pub use response::{ClientGone, Cookie, Response, Writer};
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The response being built, and the raw writer.
 
 use crate::bindings::sandserve::handler::http;
-use crate::bindings::sandserve::handler::types::CookieAttributes;
+use crate::bindings::sandserve::handler::types::{CookieAttributes, WriteError};
 
 /// The response the server writes when the handler returns.
 pub struct Response<'a> {
@@ -86,31 +86,57 @@ impl<'a> Response<'a> {
     }
 }
 
+/// The client has gone: nothing more reaches it. A handler may clean up
+/// (write to the stash, say); another write stops it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientGone;
+
+impl std::fmt::Display for ClientGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the client has gone")
+    }
+}
+
+impl std::error::Error for ClientGone {}
+
+fn sent(result: Result<(), WriteError>) -> Result<(), ClientGone> {
+    result.map_err(|WriteError::Closed| ClientGone)
+}
+
 impl Writer<'_> {
     /// `HTTP/1.1 CODE REASON` (the server's phrase when `reason` is `None`).
-    pub fn write_status(&mut self, code: u16, reason: Option<&[u8]>) {
-        self.inner.write_status(code, reason);
+    pub fn write_status(&mut self, code: u16, reason: Option<&[u8]>) -> Result<(), ClientGone> {
+        sent(self.inner.write_status(code, reason))
     }
 
     /// One header line.
-    pub fn write_header(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
-        self.inner.write_header(name.as_ref(), value.as_ref());
+    pub fn write_header(
+        &mut self,
+        name: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> Result<(), ClientGone> {
+        sent(self.inner.write_header(name.as_ref(), value.as_ref()))
     }
 
     /// Ends the header section, with a `Date` header unless one was written
     /// when `add_date` is true.
-    pub fn end_headers(&mut self, add_date: bool) {
-        self.inner.end_headers(add_date);
+    pub fn end_headers(&mut self, add_date: bool) -> Result<(), ClientGone> {
+        sent(self.inner.end_headers(add_date))
     }
 
     /// Body bytes.
-    pub fn write_content(&mut self, data: impl AsRef<[u8]>) {
-        self.inner.write_content(data.as_ref());
+    pub fn write_content(&mut self, data: impl AsRef<[u8]>) -> Result<(), ClientGone> {
+        sent(self.inner.write_content(data.as_ref()))
     }
 
     /// Any bytes, as they are.
-    pub fn write_raw(&mut self, data: impl AsRef<[u8]>) {
-        self.inner.write_raw(data.as_ref());
+    pub fn write_raw(&mut self, data: impl AsRef<[u8]>) -> Result<(), ClientGone> {
+        sent(self.inner.write_raw(data.as_ref()))
+    }
+
+    /// Whether the client is still there (nothing is buffered to flush).
+    pub fn flush(&mut self) -> Result<(), ClientGone> {
+        sent(self.inner.flush())
     }
 }
 

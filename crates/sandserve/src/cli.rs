@@ -282,6 +282,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
+    let config_python_enabled = config.python.enabled;
     runtime.block_on(async {
         let server = match Server::bind(config).await {
             Ok(s) => s,
@@ -300,6 +301,14 @@ fn serve(args: ServeArgs) -> ExitCode {
                 "sandserve: {} on {} (bound to {})",
                 l.scheme_name, l.url, l.addr
             );
+        }
+        match server.python_runner() {
+            Some(runner) => println!("sandserve: .py handlers run in {}", runner.display()),
+            None if config_python_enabled => println!(
+                "sandserve: .py handlers answer 500: the Python runner is not installed \
+                 (bash scripts/build-python-runner.sh)"
+            ),
+            None => {}
         }
         if let Some(ca) = server.ca_cert() {
             println!(

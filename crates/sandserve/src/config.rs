@@ -57,6 +57,10 @@ pub struct Config {
     pub per_client: PerClient,
     /// Routes to handlers, tried before the default routes. Default: none.
     pub routes: Vec<RouteConfig>,
+    /// `.py` files as wptserve-style Python handlers: `true`, `false` (served
+    /// as files), or `{"enabled": …, "runner": "path/to/runner.wasm"}`.
+    /// Default: on, with the runner installed beside the `sandserve` binary.
+    pub python: PythonConfig,
     /// wpt's start-up DNS probe; accepted for compatibility, not performed.
     pub check_subdomains: bool,
     /// Accept HTTP/1.1 requests without a `Host` header, with several, or
@@ -95,6 +99,7 @@ impl Default for Config {
             pipes: PipeLimits::default(),
             per_client: PerClient::default(),
             routes: Vec::new(),
+            python: PythonConfig::default(),
             check_subdomains: false,
             lenient_host: false,
             log_level: None,
@@ -103,6 +108,52 @@ impl Default for Config {
             ws_extra: None,
             logging: None,
         }
+    }
+}
+
+/// Python handlers: on or off, and where the runner is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PythonConfig {
+    /// Run `.py` files as handlers. Default: true.
+    pub enabled: bool,
+    /// The runner component. Default: `sandserve-python.wasm` beside the
+    /// binary, else `python/runner.wasm` in the directory above it (where
+    /// `scripts/build-python-runner.sh` puts it).
+    pub runner: Option<PathBuf>,
+}
+
+impl Default for PythonConfig {
+    fn default() -> Self {
+        PythonConfig {
+            enabled: true,
+            runner: None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PythonConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Shape {
+            On(bool),
+            Full {
+                #[serde(default = "yes")]
+                enabled: bool,
+                #[serde(default)]
+                runner: Option<PathBuf>,
+            },
+        }
+        fn yes() -> bool {
+            true
+        }
+        Ok(match Shape::deserialize(d)? {
+            Shape::On(enabled) => PythonConfig {
+                enabled,
+                runner: None,
+            },
+            Shape::Full { enabled, runner } => PythonConfig { enabled, runner },
+        })
     }
 }
 
@@ -434,6 +485,9 @@ impl Config {
         }
         for route in &mut self.routes {
             route.handler = base.join(&route.handler);
+        }
+        if let Some(runner) = &self.python.runner {
+            self.python.runner = Some(base.join(runner));
         }
         if let Some(dir) = &self.wasm.cache_dir {
             self.wasm.cache_dir = Some(base.join(dir));

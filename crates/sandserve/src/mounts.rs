@@ -272,6 +272,15 @@ impl Mounts {
         Ok(Mounts { mounts })
     }
 
+    /// Every mount that is a directory: its URL prefix and its canonical
+    /// directory, the document root (`/`) last.
+    pub fn directories(&self) -> impl Iterator<Item = (&str, &Path)> {
+        self.mounts
+            .iter()
+            .filter(|m| m.file.is_none())
+            .map(|m| (m.url_path.as_str(), m.dir.path()))
+    }
+
     /// The canonical document root.
     pub fn doc_root(&self) -> &Path {
         self.doc_root_dir().path()

@@ -50,6 +50,7 @@ impl From<ErrorAnswer> for Reply {
 /// | `File` | 404, 500, 400, 416 | nothing at the path (404); a file that cannot be read, a broken `.headers` file, a failed substitution or one too large, an `.asis` directory (500); a non-ASCII `Range` (400); no satisfiable range (416, with `Content-Range: bytes */SIZE`) |
 /// | `Pipe` | 500 | a `?pipe=` that does not parse, asks for more than its limits, or cannot be applied |
 /// | `HandlerUnusable` | 500 | a handler file that is not a component this server can run |
+/// | `NoPythonRunner` | 500 | a `.py` handler, on a server whose Python runner is not installed |
 /// | `HandlerFailed` | 500 | a handler trapped or hit a limit before writing anything |
 /// | `Guest` | the handler's | a handler returned its own error |
 /// | `Busy` | 503 | no instance slot came free within the wall-time limit; no room for another request body |
@@ -96,6 +97,11 @@ pub enum ErrorAnswer {
         handler: String,
         /// Why.
         error: LoadError,
+    },
+    /// A `.py` handler was asked for, and the Python runner is not installed.
+    NoPythonRunner {
+        /// The handler, by its URL path.
+        handler: String,
     },
     /// A handler failed.
     HandlerFailed {
@@ -144,6 +150,7 @@ impl ErrorAnswer {
             },
             ErrorAnswer::Pipe(_)
             | ErrorAnswer::HandlerUnusable { .. }
+            | ErrorAnswer::NoPythonRunner { .. }
             | ErrorAnswer::HandlerFailed { .. } => 500,
             ErrorAnswer::Guest { code, .. } => *code,
             ErrorAnswer::Busy { .. } => 503,
@@ -204,6 +211,11 @@ impl fmt::Display for ErrorAnswer {
             ErrorAnswer::HandlerUnusable { handler, error } => {
                 write!(f, "handler {handler}: {error}")
             }
+            ErrorAnswer::NoPythonRunner { handler } => write!(
+                f,
+                "handler {handler}: the Python runner is not installed \
+                 (bash scripts/build-python-runner.sh builds it)"
+            ),
             ErrorAnswer::HandlerFailed {
                 handler,
                 fault,

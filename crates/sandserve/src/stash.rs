@@ -80,7 +80,12 @@ pub struct Stash {
     limits: StashLimits,
     tenants: Arc<Tenants>,
     inner: Mutex<Inner>,
+    /// The stash's one lock (wptserve's `stash.lock`).
+    lock: Arc<tokio::sync::Mutex<()>>,
 }
+
+/// The stash lock, held until dropped.
+pub type LockHeld = tokio::sync::OwnedMutexGuard<()>;
 
 impl std::fmt::Debug for Stash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -102,7 +107,13 @@ impl Stash {
             limits,
             tenants,
             inner: Mutex::new(Inner::default()),
+            lock: Default::default(),
         }
+    }
+
+    /// Takes the stash lock, waiting while someone else holds it.
+    pub async fn hold_lock(&self) -> LockHeld {
+        self.lock.clone().lock_owned().await
     }
 
     /// Stores `value` under (`path`, `key`), for client `owner`.

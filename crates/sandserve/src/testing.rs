@@ -167,6 +167,7 @@ impl HandlerBench {
                 "/hello.wasm",
                 self.request.clone(),
                 Vec::new(),
+                None,
                 writer,
             )
             .await;

@@ -113,6 +113,33 @@ impl Topology {
         self.domains.get(key)?.get(subdomain).map(String::as_str)
     }
 
+    /// The alternate hosts: key and host name, in key order.
+    pub fn alternate_hosts(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.alternate_hosts
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The subdomain labels every host has (not the `not_subdomains`).
+    pub fn subdomains(&self) -> impl Iterator<Item = &str> {
+        self.domains
+            .get("")
+            .into_iter()
+            .flat_map(|d| d.keys())
+            .filter(|label| !label.is_empty() && !self.not_subdomains.contains(label))
+            .map(String::as_str)
+    }
+
+    /// The labels that must not resolve.
+    pub fn not_subdomains(&self) -> &[String] {
+        &self.not_subdomains
+    }
+
+    /// The schemes that have ports, in name order.
+    pub fn schemes(&self) -> impl Iterator<Item = &str> {
+        self.ports.keys().map(String::as_str)
+    }
+
     /// Whether `key` names a host.
     pub fn has_host(&self, key: &str) -> bool {
         self.domains.contains_key(key)

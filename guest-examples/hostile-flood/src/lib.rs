@@ -23,11 +23,11 @@ fn handle(request: &Request, response: &mut Response) -> Result<Reply, Error> {
     }
     if request.param("to").as_deref() == Some("body") {
         let w = response.writer();
-        w.write_status(200, None);
-        w.end_headers(false);
+        let _ = w.write_status(200, None);
+        let _ = w.end_headers(false);
         let chunk = line.repeat(1000);
         loop {
-            w.write_content(&chunk);
+            let _ = w.write_content(&chunk);
         }
     }
     loop {

@@ -17,10 +17,10 @@ fn handle(request: &Request, response: &mut Response) -> Result<Reply, Error> {
         "cookie" => response.set_cookie(&Cookie::new("a", "b\r\nX-Forged: yes")),
         "writer" => {
             let w = response.writer();
-            w.write_status(200, None);
-            w.write_header(b"X-Split", FORGED);
-            w.end_headers(true);
-            w.write_content(b"");
+            let _ = w.write_status(200, None);
+            let _ = w.write_header(b"X-Split", FORGED);
+            let _ = w.end_headers(true);
+            let _ = w.write_content(b"");
             return Ok(Reply::Done);
         }
         "chunked" | "unframed" => {

@@ -6,10 +6,10 @@ use sandserve_guest::{handler, Error, Reply, Request, Response};
 fn handle(request: &Request, response: &mut Response) -> Result<Reply, Error> {
     if request.param("after_write").is_some() {
         let w = response.writer();
-        w.write_status(200, None);
-        w.write_header("Content-Length", "100");
-        w.end_headers(true);
-        w.write_content("partial");
+        let _ = w.write_status(200, None);
+        let _ = w.write_header("Content-Length", "100");
+        let _ = w.end_headers(true);
+        let _ = w.write_content("partial");
     }
     panic!("this handler always panics");
 }

@@ -9,7 +9,7 @@ fn handle(request: &Request, response: &mut Response) -> Result<Reply, Error> {
         Some(raw) => raw.to_vec(),
         None => b"HTTP/1.1 2OO Fine\nX-No-Colon\nContent-Length:  4 \r\n\r\nbody".to_vec(),
     };
-    response.writer().write_raw(bytes);
+    let _ = response.writer().write_raw(bytes);
     Ok(Reply::Done)
 }
 

@@ -16,15 +16,22 @@ fn handle(request: &Request, response: &mut Response) -> Result<Reply, Error> {
         .and_then(|d| d.parse().ok())
         .unwrap_or(200);
     let w = response.writer();
-    w.write_status(200, None);
-    w.write_header("Content-Type", "text/plain");
-    w.write_header("Content-Length", (pieces * 6).to_string());
-    w.end_headers(true);
+    let head = w
+        .write_status(200, None)
+        .and_then(|()| w.write_header("Content-Type", "text/plain"))
+        .and_then(|()| w.write_header("Content-Length", (pieces * 6).to_string()))
+        .and_then(|()| w.end_headers(true));
+    if head.is_err() {
+        return Ok(Reply::Done);
+    }
     for i in 0..pieces {
         if i > 0 {
             sleep(Duration::from_millis(delay));
         }
-        w.write_content(format!("piece{i}"));
+        // A client that has gone reads no more pieces.
+        if w.write_content(format!("piece{i}")).is_err() {
+            break;
+        }
     }
     Ok(Reply::Done)
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::{default_cache_dir, Config, ConfigError};
-use crate::dispatch::{Dispatcher, RouteKind};
+use crate::dispatch::{Dispatcher, Guests, RouteKind};
 use crate::files::FileServer;
 use crate::mounts::{MountError, Mounts};
 use crate::route::{Methods, Pattern, PatternError, RouteTable};
@@ -159,7 +159,21 @@ impl App {
         )
         .map_err(|e| StartError::Runtime(RuntimeError::Linker(e)))?;
         let files = FileServer::new(mounts.clone(), topology, config.pipes.max_body_bytes);
-        let dispatcher = Dispatcher::new(routes(config)?, files, config.pipes, handlers);
+        let guests = Guests {
+            python_runner: config
+                .python
+                .enabled
+                .then(|| {
+                    config
+                        .python
+                        .runner
+                        .clone()
+                        .or_else(installed_python_runner)
+                })
+                .flatten(),
+            wasm_view: config.wasm.doc_root_view,
+        };
+        let dispatcher = Dispatcher::new(routes(config)?, files, config.pipes, handlers, guests);
         Ok(App {
             dispatcher: Arc::new(dispatcher),
             runtime,
@@ -168,6 +182,20 @@ impl App {
             routed_handlers: config.routes.iter().map(|r| r.handler.clone()).collect(),
         })
     }
+}
+
+/// The Python runner installed with the binary: `sandserve-python.wasm`
+/// beside it, else `python/runner.wasm` in the directory above (a build
+/// tree's `target/python/runner.wasm` for `target/release/sandserve`).
+pub fn installed_python_runner() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    [
+        dir.join("sandserve-python.wasm"),
+        dir.parent()?.join("python").join("runner.wasm"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
 }
 
 /// The route table: the configured routes to handlers, then the defaults —
@@ -192,6 +220,9 @@ pub fn routes(config: &Config) -> Result<RouteTable<RouteKind>, StartError> {
     let pattern = |p| Pattern::new(p).expect("valid pattern");
     table.push(get(), pattern("*.asis"), RouteKind::Asis);
     table.push(Methods::Any, pattern("*.wasm"), RouteKind::Handler(None));
+    if config.python.enabled {
+        table.push(Methods::Any, pattern("*.py"), RouteKind::Python);
+    }
     table.push(get(), pattern("*"), RouteKind::Files);
     Ok(table)
 }

@@ -16,7 +16,9 @@ use crate::reply::{ErrorAnswer, Reply};
 use crate::route::{Captures, RouteTable};
 use crate::sub::SubContext;
 use crate::wasm::{LoadError, Source};
-use crate::worlds::handler::HandlerWorld;
+use crate::worlds::handler::{Grant, HandlerWorld, LoadedHandler};
+
+pub mod view;
 
 /// A kind of route.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +33,19 @@ pub enum RouteKind {
     /// names. A `.wasm` file that is a core module rather than a component
     /// is served as a static file.
     Handler(Option<PathBuf>),
+    /// A wptserve-style Python handler: the `.py` file the request path
+    /// names, run by the Python runner (a component of the handler world)
+    /// with a read-only view of the document root.
+    Python,
+}
+
+/// What may run Python handlers and what other handlers are granted.
+#[derive(Clone, Debug, Default)]
+pub struct Guests {
+    /// The Python runner component; `None` when it is not installed.
+    pub python_runner: Option<PathBuf>,
+    /// Grant `.wasm` handlers the read-only view of the document root.
+    pub wasm_view: bool,
 }
 
 /// Routes requests to what answers them.
@@ -39,6 +54,7 @@ pub struct Dispatcher {
     files: FileServer,
     pipe_limits: PipeLimits,
     handlers: HandlerWorld,
+    guests: Guests,
     /// Work that holds a whole body in memory to change it (substitution,
     /// gzip) runs off the threads that serve connections, this many at once.
     heavy: Semaphore,
@@ -46,12 +62,13 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// A dispatcher over `routes`, serving files with `files` and handlers
-    /// in `handlers`, parsing pipes under `pipe_limits`.
+    /// in `handlers` as `guests` says, parsing pipes under `pipe_limits`.
     pub fn new(
         routes: RouteTable<RouteKind>,
         files: FileServer,
         pipe_limits: PipeLimits,
         handlers: HandlerWorld,
+        guests: Guests,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Dispatcher {
@@ -59,6 +76,7 @@ impl Dispatcher {
             files,
             pipe_limits,
             handlers,
+            guests,
             heavy: Semaphore::new(cores),
         }
     }
@@ -66,6 +84,11 @@ impl Dispatcher {
     /// The request handler world.
     pub fn handlers(&self) -> &HandlerWorld {
         &self.handlers
+    }
+
+    /// The Python runner, as a source to load.
+    pub fn python_runner(&self) -> Option<Source> {
+        self.guests.python_runner.as_deref().map(Source::path)
     }
 
     /// Answers `request`. The writer is the client's: a kind that writes
@@ -106,6 +129,7 @@ impl Dispatcher {
                 self.handler(target.as_deref(), request, captures, pipeline, writer)
                     .await
             }
+            RouteKind::Python => self.python(request, captures, pipeline, writer).await,
             _ => (self.static_file(&request, pipeline.as_ref()).await, writer),
         }
     }
@@ -201,13 +225,113 @@ impl Dispatcher {
                 return (e.into(), writer);
             }
         };
+        let grant = self.guests.wasm_view.then(|| view::grant(mounts, None));
+        self.run(
+            &loaded,
+            &name,
+            request,
+            captures,
+            grant.as_ref(),
+            pipeline,
+            writer,
+            Sub {
+                file: &shown,
+                root: &root,
+                dir: &dir,
+                url_base: &url_base,
+            },
+        )
+        .await
+    }
+
+    /// Runs the `.py` file the request names in the Python runner.
+    async fn python(
+        &self,
+        request: Arc<Request>,
+        captures: Captures,
+        pipeline: Option<Pipeline>,
+        writer: ResponseWriter,
+    ) -> (Reply, ResponseWriter) {
+        let mounts = self.files.mounts();
+        let resolved = match mounts.resolve(&request.path) {
+            Ok(r) => r,
+            Err(ResolveError::Io(source)) => {
+                let e = files::FileError::Unreadable {
+                    path: request.path.clone(),
+                    source,
+                };
+                return (Reply::Error(e.into()), writer);
+            }
+            Err(_) => return (not_found(&request), writer),
+        };
+        match resolved.open() {
+            Ok(opened) if opened.meta.is_file() => {}
+            Ok(_) | Err(ResolveError::Missing | ResolveError::Refused(_)) => {
+                return (not_found(&request), writer)
+            }
+            Err(ResolveError::Io(source)) => {
+                let e = files::FileError::Unreadable {
+                    path: request.path.clone(),
+                    source,
+                };
+                return (Reply::Error(e.into()), writer);
+            }
+        }
+        let name = mounts.display(&resolved.path);
+        let Some(runner) = self.python_runner() else {
+            return (ErrorAnswer::NoPythonRunner { handler: name }.into(), writer);
+        };
+        let loaded = match self.handlers.load(&runner).await {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                let e = ErrorAnswer::HandlerUnusable {
+                    handler: "the Python runner".to_string(),
+                    error,
+                };
+                return (e.into(), writer);
+            }
+        };
+        let grant = view::grant(mounts, Some(&resolved));
+        let sub = Sub {
+            file: &resolved.path,
+            root: &resolved.root,
+            dir: &resolved.dir,
+            url_base: &resolved.url_base,
+        };
+        self.run(
+            &loaded,
+            &name,
+            request,
+            captures,
+            Some(&grant),
+            pipeline,
+            writer,
+            sub,
+        )
+        .await
+    }
+
+    /// Runs a loaded handler and applies the query's pipeline to what it
+    /// answers.
+    #[allow(clippy::too_many_arguments)]
+    async fn run(
+        &self,
+        loaded: &LoadedHandler,
+        name: &str,
+        request: Arc<Request>,
+        captures: Captures,
+        grant: Option<&Grant>,
+        pipeline: Option<Pipeline>,
+        writer: ResponseWriter,
+        sub: Sub<'_>,
+    ) -> (Reply, ResponseWriter) {
         let (reply, writer) = self
             .handlers
-            .serve(&loaded, &name, request.clone(), captures, writer)
+            .serve(loaded, name, request.clone(), captures, grant, writer)
             .await;
         let reply = match reply {
             Reply::Response(response) => {
-                let ctx = self.sub_context(&request, &shown, &root, &dir, &url_base);
+                let ctx = self.sub_context(&request, sub.file, sub.root, sub.dir, sub.url_base);
                 match &pipeline {
                     Some(p) if p.is_heavy() => {
                         self.off_the_connection_threads(|| piped(response, Some(p), &ctx))
@@ -239,6 +363,14 @@ impl Dispatcher {
             url_base,
         }
     }
+}
+
+/// What substitution in a handler's pipes sees as the file and its mount.
+struct Sub<'a> {
+    file: &'a Path,
+    root: &'a Path,
+    dir: &'a RootDir,
+    url_base: &'a str,
 }
 
 /// A response with the query's pipeline applied.

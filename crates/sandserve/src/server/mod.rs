@@ -6,7 +6,7 @@ mod listener;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -205,6 +205,32 @@ impl Server {
         }
     }
 
+    /// The Python runner `.py` handlers run in; `None` when Python handlers
+    /// are off or the runner is not installed.
+    pub fn python_runner(&self) -> Option<PathBuf> {
+        self.app.dispatcher.python_runner().map(|s| s.key)
+    }
+
+    /// Loads the Python runner in the background (compiling it, or reading
+    /// it from the disk cache), so that the first `.py` request does not
+    /// pay for it; a request that comes earlier waits for the same load.
+    fn prepare_python_runner(&self) {
+        let dispatcher = self.app.dispatcher.clone();
+        let Some(runner) = dispatcher.python_runner() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match dispatcher.handlers().load(&runner).await {
+                Ok(_) => tracing::info!(
+                    "Python runner ready in {:.2} s",
+                    started.elapsed().as_secs_f64()
+                ),
+                Err(e) => tracing::warn!("Python runner {}: {e}", runner.key.display()),
+            }
+        });
+    }
+
     /// Compiles every handler under the document root and of the routes;
     /// `progress` is told (done, total) after each.
     pub async fn precompile(&self, progress: impl FnMut(usize, usize)) -> Summary {
@@ -214,6 +240,7 @@ impl Server {
     /// Serves until `shutdown` is cancelled; then stops accepting, lets the
     /// requests in flight finish (within the shutdown grace time) and returns.
     pub async fn run(self, shutdown: CancellationToken) {
+        self.prepare_python_runner();
         let connections = TaskTracker::new();
         let mut accepting = tokio::task::JoinSet::new();
         for l in self.listeners {

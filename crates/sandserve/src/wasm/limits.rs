@@ -68,6 +68,9 @@ pub struct WasmLimits {
     /// Memory one compile may use, in MiB (when compiling in a child
     /// process, as the `sandserve` command does). Default: 2048.
     pub compile_memory_mib: u64,
+    /// Grant `.wasm` handlers a read-only view of the document root and
+    /// aliases (the Python runner always has one). Default: false.
+    pub doc_root_view: bool,
     /// Where components are compiled: set by the `sandserve` command (a
     /// child process of its own), not by the configuration file.
     #[serde(skip)]
@@ -95,6 +98,7 @@ impl Default for WasmLimits {
             max_compiles: 2,
             compile_secs: 60.0,
             compile_memory_mib: 2048,
+            doc_root_view: false,
             compiler: Default::default(),
         }
     }

@@ -1,12 +1,14 @@
-//! The request handler world, `sandserve:handler@0.1.0` (`wit/handler.wit`):
-//! its bindings, the host side of each interface it imports (`host/`), what
-//! its store holds (`state`), and the executor — one request in one fresh
-//! instance, its result a [`Reply`].
+//! The request handler world, `sandserve:handler@0.2.0` (`wit/handler.wit`)
+//! and its first version 0.1.0 (`wit/v0.1.0/`), both served: its bindings,
+//! the host side of each interface it imports (`host/`), what its store
+//! holds (`state`), and the executor — one request in one fresh instance,
+//! its result a [`Reply`].
 //!
 //! The world grants the request, the response, the raw writer to the
-//! client, `sleep`, the stash, the server's names and ports and a log; the
-//! WASI interfaces a language's standard library needs are linked and grant
-//! nothing.
+//! client, `sleep`, the stash and its lock, the server's names and ports
+//! and a log; the WASI interfaces a language's standard library needs are
+//! linked and grant nothing, except that a route may grant a read-only view
+//! of the document root (a [`Grant`]) through WASI's file system.
 
 mod bindings;
 mod host;
@@ -17,6 +19,7 @@ mod tests;
 use std::sync::Arc;
 
 use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::http::{Request, ResponseWriter};
 use crate::reply::{ErrorAnswer, Reply};
@@ -26,11 +29,30 @@ use crate::tenants::{Held, Tenants};
 use crate::topology::Topology;
 use crate::wasm::output::{log_output, tail};
 use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
-use bindings::{Handler, HandlerPre};
+use bindings::{v0_1, v0_2};
+pub use state::ViewPaths;
 use state::{HostState, RequestHandle, ResponseHandle, WriterHandle};
 
 /// A handler component, linked and ready.
-pub type LoadedHandler = Loaded<HandlerPre<HostState>>;
+pub type LoadedHandler = Loaded<HandlerPre>;
+
+/// A component linked for the version of the world it was built against.
+pub enum HandlerPre {
+    /// `sandserve:handler@0.1.0`.
+    V0_1(v0_1::HandlerPre<HostState>),
+    /// `sandserve:handler@0.2.0`.
+    V0_2(v0_2::HandlerPre<HostState>),
+}
+
+/// What a route grants a request beyond the world's imports: a read-only
+/// view of directories, each at a path in the guest's file system.
+#[derive(Clone, Debug, Default)]
+pub struct Grant {
+    /// Host directory and guest path of each directory in the view.
+    pub dirs: Vec<(std::path::PathBuf, String)>,
+    /// What `view` tells the guest.
+    pub paths: ViewPaths,
+}
 
 /// The request handler world: what its guests are granted, and how one of
 /// them answers one request.
@@ -44,10 +66,19 @@ pub struct HandlerWorld {
 }
 
 impl World for HandlerWorld {
-    type Pre = HandlerPre<HostState>;
+    type Pre = HandlerPre;
 
     fn link(&self, component: &Component) -> wasmtime::Result<Self::Pre> {
-        HandlerPre::new(self.linker.instantiate_pre(component)?)
+        let pre = self.linker.instantiate_pre(component)?;
+        let ty = component.component_type();
+        let first_version = ty
+            .imports(self.runtime.engine())
+            .any(|(name, _)| name.starts_with("sandserve:handler/") && name.ends_with("@0.1.0"));
+        if first_version {
+            Ok(HandlerPre::V0_1(v0_1::HandlerPre::new(pre)?))
+        } else {
+            Ok(HandlerPre::V0_2(v0_2::HandlerPre::new(pre)?))
+        }
     }
 }
 
@@ -64,7 +95,8 @@ impl HandlerWorld {
     ) -> wasmtime::Result<Self> {
         let mut linker = Linker::new(runtime.engine());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        v0_2::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        v0_1::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         Ok(HandlerWorld {
             runtime,
             linker,
@@ -81,14 +113,16 @@ impl HandlerWorld {
     }
 
     /// Runs `handler` (named `name` in messages) for `request`, in a fresh
-    /// instance with every limit armed. The writer goes to the guest for
-    /// its raw writes and comes back with the reply.
+    /// instance with every limit armed, granted what `grant` says. The
+    /// writer goes to the guest for its raw writes and comes back with the
+    /// reply.
     pub async fn serve(
         &self,
         handler: &LoadedHandler,
         name: &str,
         request: Arc<Request>,
         captures: Captures,
+        grant: Option<&Grant>,
         writer: ResponseWriter,
     ) -> (Reply, ResponseWriter) {
         let limits = self.runtime.limits();
@@ -116,7 +150,22 @@ impl HandlerWorld {
             return (busy.into(), writer);
         };
         let tag = crate::text::log_safe(&format!("{name} {}", request.target)).into_owned();
-        let mut sandbox = self.runtime.sandbox();
+        let mut sandbox = match grant {
+            None => self.runtime.sandbox(),
+            Some(grant) => {
+                let mut wasi = WasiCtxBuilder::new();
+                for (dir, at) in &grant.dirs {
+                    if let Err(e) = wasi.preopened_dir(dir, at, FsPerms::ReadOnly) {
+                        let error = crate::files::FileError::Unreadable {
+                            path: at.clone(),
+                            source: std::io::Error::other(e.to_string()),
+                        };
+                        return (Reply::Error(error.into()), writer);
+                    }
+                }
+                self.runtime.sandbox_with(wasi)
+            }
+        };
         sandbox.limiter.account = self.tenants.memory_account(client);
         let state = HostState {
             sandbox,
@@ -131,6 +180,8 @@ impl HandlerWorld {
             max_form_fields: self.max_form_fields,
             writer,
             writer_used: false,
+            client_gone: false,
+            view: grant.map(|g| g.paths.clone()),
             response_bytes: 0,
             max_response_bytes: limits.max_response_bytes,
             tag,
@@ -143,8 +194,18 @@ impl HandlerWorld {
             let req = table.push(RequestHandle)?;
             let resp = table.push(ResponseHandle)?;
             let writer = table.push(WriterHandle)?;
-            let instance = handler.pre.instantiate_async(&mut store).await?;
-            instance.call_handle(&mut store, req, resp, writer).await
+            match &handler.pre {
+                HandlerPre::V0_2(pre) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    let result = instance.call_handle(&mut store, req, resp, writer).await?;
+                    Ok(result.map_err(|e| (e.code, e.message)))
+                }
+                HandlerPre::V0_1(pre) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    let result = instance.call_handle(&mut store, req, resp, writer).await?;
+                    Ok(result.map_err(|e| (e.code, e.message)))
+                }
+            }
         };
         let result = tokio::time::timeout_at(deadline, call).await;
 
@@ -152,10 +213,7 @@ impl HandlerWorld {
         let printed = !state.sandbox.output.is_empty();
         let failure = match result {
             Ok(Ok(Ok(()))) => None,
-            Ok(Ok(Err(e))) => Some(ErrorAnswer::Guest {
-                code: e.code,
-                message: e.message,
-            }),
+            Ok(Ok(Err((code, message)))) => Some(ErrorAnswer::Guest { code, message }),
             Ok(Err(trap)) => Some(match classify(&trap, printed) {
                 Fault::Crowded(cap) => ErrorAnswer::Crowded(cap),
                 fault => ErrorAnswer::HandlerFailed {

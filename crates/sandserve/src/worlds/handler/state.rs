@@ -20,6 +20,19 @@ pub struct RequestHandle;
 pub struct ResponseHandle;
 /// The `response-writer` resource.
 pub struct WriterHandle;
+/// The `stash.lock-guard` resource: the stash lock, held.
+pub struct LockGuard(#[allow(dead_code)] pub(super) crate::stash::LockHeld);
+
+/// Where a granted read-only view is in the guest's file system.
+#[derive(Clone, Debug, Default)]
+pub struct ViewPaths {
+    /// The document root.
+    pub doc_root: String,
+    /// Each alias: its URL prefix and its directory in the view.
+    pub aliases: Vec<(String, String)>,
+    /// The file the route resolved the request to.
+    pub script: Option<String>,
+}
 
 /// Per-request store data.
 pub struct HostState {
@@ -41,6 +54,10 @@ pub struct HostState {
     /// The client: written to directly by the writer resource.
     pub(super) writer: ResponseWriter,
     pub(super) writer_used: bool,
+    /// A write found the client gone.
+    pub(super) client_gone: bool,
+    /// The read-only view this request was granted, if any.
+    pub(super) view: Option<ViewPaths>,
     pub(super) response_bytes: u64,
     pub(super) max_response_bytes: u64,
     /// Names the request in log lines (escaped for the log).

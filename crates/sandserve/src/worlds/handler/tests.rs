@@ -124,6 +124,7 @@ async fn run(body: &str, limits: WasmLimits) -> (Reply, Vec<u8>, Duration) {
             "/h.wasm",
             Arc::new(request("GET", "/h.wasm", &[])),
             Vec::new(),
+            None,
             writer,
         )
         .await;

@@ -1,4 +1,5 @@
-//! The host side of each imported interface, one module each.
+//! The host side of each imported interface, one module each, for both
+//! versions of the world.
 
 mod log;
 mod request;
@@ -6,10 +7,13 @@ mod response;
 mod server;
 mod stash;
 mod timing;
+mod view;
 mod writer;
 
-use super::bindings::sandserve::handler::{http, types};
+use super::bindings::{v0_1, v0_2};
 use super::state::HostState;
 
-impl types::Host for HostState {}
-impl http::Host for HostState {}
+impl v0_1::sandserve::handler::types::Host for HostState {}
+impl v0_1::sandserve::handler::http::Host for HostState {}
+impl v0_2::sandserve::handler::types::Host for HostState {}
+impl v0_2::sandserve::handler::http::Host for HostState {}

@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use crate::tenants::Held;
 use crate::wasm::Stop;
-use crate::worlds::handler::bindings::sandserve::handler::timing::Host;
+use crate::worlds::handler::bindings::{v0_1, v0_2};
 use crate::worlds::handler::state::HostState;
 
-impl Host for HostState {
+impl HostState {
     async fn sleep(&mut self, duration: u64) -> wasmtime::Result<()> {
+        if self.client_gone {
+            return Err(Stop::ClientGone.into());
+        }
         let client = self.request.peer.client.ip();
         let _asleep = self
             .tenants
@@ -27,5 +30,17 @@ impl Host for HostState {
             return Err(Stop::ClientGone.into());
         }
         Ok(())
+    }
+}
+
+impl v0_2::sandserve::handler::timing::Host for HostState {
+    async fn sleep(&mut self, duration: u64) -> wasmtime::Result<()> {
+        HostState::sleep(self, duration).await
+    }
+}
+
+impl v0_1::sandserve::handler::timing::Host for HostState {
+    async fn sleep(&mut self, duration: u64) -> wasmtime::Result<()> {
+        HostState::sleep(self, duration).await
     }
 }

@@ -1,11 +1,13 @@
 //! `http.response-writer`: each call writes to the client's socket and has
 //! reached it when the call returns. Time spent waiting on the client is not
-//! CPU time.
+//! CPU time. When the client has gone, 0.2's calls say so (`closed`) and
+//! 0.1's stop the guest; either way the guest is stopped at its next sleep.
 
 use wasmtime::component::Resource;
 
 use crate::wasm::Stop;
-use crate::worlds::handler::bindings::sandserve::handler::http::HostResponseWriter;
+use crate::worlds::handler::bindings::v0_2::sandserve::handler::types::WriteError;
+use crate::worlds::handler::bindings::{v0_1, v0_2};
 use crate::worlds::handler::state::{HostState, WriterHandle};
 
 /// One call of the writer resource.
@@ -17,11 +19,19 @@ enum Op<'a> {
     Raw(&'a [u8]),
 }
 
+/// The client has gone.
+struct Gone;
+
 impl HostState {
     /// Runs one write on the writer, parked; a failed write means the client
-    /// is gone: nothing more can be sent, so the guest is stopped.
-    async fn write(&mut self, op: Op<'_>) -> wasmtime::Result<()> {
+    /// is gone: nothing more can be sent.
+    async fn write(&mut self, op: Op<'_>) -> wasmtime::Result<Result<(), Gone>> {
         self.writer_used = true;
+        if self.client_gone {
+            // The guest was told; a handler that writes on regardless
+            // (in a loop, say) is stopped.
+            return Err(Stop::ClientGone.into());
+        }
         self.sandbox.give_turn();
         self.sandbox.clock.suspend();
         let w = &mut self.writer;
@@ -33,23 +43,128 @@ impl HostState {
             Op::Raw(data) => w.write_raw(data).await,
         };
         self.sandbox.clock.resume();
-        result.map_err(|e| {
+        Ok(result.map_err(|e| {
             tracing::debug!("{}: the client connection failed: {e}", self.tag);
             self.writer.break_framing();
-            Stop::ClientGone.into()
-        })
+            self.client_gone = true;
+            Gone
+        }))
+    }
+
+    /// Counts what a write call sends, then writes it.
+    async fn counted_write(
+        &mut self,
+        bytes: usize,
+        op: Op<'_>,
+    ) -> wasmtime::Result<Result<(), Gone>> {
+        self.count_response_bytes(bytes)?;
+        self.write(op).await
     }
 }
 
-impl HostResponseWriter for HostState {
+fn closed(written: Result<(), Gone>) -> Result<(), WriteError> {
+    written.map_err(|Gone| WriteError::Closed)
+}
+
+fn stopped(written: Result<(), Gone>) -> wasmtime::Result<()> {
+    written.map_err(|Gone| Stop::ClientGone.into())
+}
+
+fn reason_len(reason: &Option<Vec<u8>>) -> usize {
+    reason.as_ref().map_or(0, Vec::len)
+}
+
+impl v0_2::sandserve::handler::http::HostResponseWriter for HostState {
+    async fn write_status(
+        &mut self,
+        _: Resource<WriterHandle>,
+        code: u16,
+        reason: Option<Vec<u8>>,
+    ) -> wasmtime::Result<Result<(), WriteError>> {
+        let op = Op::Status(code, reason.as_deref());
+        Ok(closed(self.counted_write(reason_len(&reason), op).await?))
+    }
+
+    async fn write_header(
+        &mut self,
+        _: Resource<WriterHandle>,
+        name: Vec<u8>,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), WriteError>> {
+        let op = Op::Header(&name, &value);
+        Ok(closed(
+            self.counted_write(name.len() + value.len(), op).await?,
+        ))
+    }
+
+    async fn end_headers(
+        &mut self,
+        _: Resource<WriterHandle>,
+        add_date: bool,
+    ) -> wasmtime::Result<Result<(), WriteError>> {
+        Ok(closed(self.write(Op::EndHeaders(add_date)).await?))
+    }
+
+    async fn write_content(
+        &mut self,
+        _: Resource<WriterHandle>,
+        data: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), WriteError>> {
+        Ok(closed(
+            self.counted_write(data.len(), Op::Content(&data)).await?,
+        ))
+    }
+
+    async fn write_raw(
+        &mut self,
+        _: Resource<WriterHandle>,
+        data: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), WriteError>> {
+        Ok(closed(
+            self.counted_write(data.len(), Op::Raw(&data)).await?,
+        ))
+    }
+
+    async fn flush(
+        &mut self,
+        _: Resource<WriterHandle>,
+    ) -> wasmtime::Result<Result<(), WriteError>> {
+        // Every write is on the socket already; a client that closed or
+        // reset shows as a failed write, or as the end of its stream (looked
+        // for once, without waiting).
+        let ended = tokio::select! {
+            biased;
+            _ = self.writer.transport().gone() => true,
+            _ = std::future::ready(()) => false,
+        };
+        if !self.client_gone && ended {
+            self.client_gone = true;
+            self.writer.break_framing();
+        }
+        Ok(if self.client_gone {
+            Err(WriteError::Closed)
+        } else {
+            Ok(())
+        })
+    }
+
+    fn drop(&mut self, handle: Resource<WriterHandle>) -> wasmtime::Result<()> {
+        if handle.owned() {
+            self.sandbox.table.delete(handle)?;
+        }
+        Ok(())
+    }
+}
+
+impl v0_1::sandserve::handler::http::HostResponseWriter for HostState {
     async fn write_status(
         &mut self,
         _: Resource<WriterHandle>,
         code: u16,
         reason: Option<Vec<u8>>,
     ) -> wasmtime::Result<()> {
-        self.count_response_bytes(reason.as_ref().map_or(0, Vec::len))?;
-        self.write(Op::Status(code, reason.as_deref())).await
+        let op = Op::Status(code, reason.as_deref());
+        stopped(self.counted_write(reason_len(&reason), op).await?)
     }
 
     async fn write_header(
@@ -58,8 +173,8 @@ impl HostResponseWriter for HostState {
         name: Vec<u8>,
         value: Vec<u8>,
     ) -> wasmtime::Result<()> {
-        self.count_response_bytes(name.len() + value.len())?;
-        self.write(Op::Header(&name, &value)).await
+        let op = Op::Header(&name, &value);
+        stopped(self.counted_write(name.len() + value.len(), op).await?)
     }
 
     async fn end_headers(
@@ -67,7 +182,7 @@ impl HostResponseWriter for HostState {
         _: Resource<WriterHandle>,
         add_date: bool,
     ) -> wasmtime::Result<()> {
-        self.write(Op::EndHeaders(add_date)).await
+        stopped(self.write(Op::EndHeaders(add_date)).await?)
     }
 
     async fn write_content(
@@ -75,8 +190,7 @@ impl HostResponseWriter for HostState {
         _: Resource<WriterHandle>,
         data: Vec<u8>,
     ) -> wasmtime::Result<()> {
-        self.count_response_bytes(data.len())?;
-        self.write(Op::Content(&data)).await
+        stopped(self.counted_write(data.len(), Op::Content(&data)).await?)
     }
 
     async fn write_raw(
@@ -84,8 +198,7 @@ impl HostResponseWriter for HostState {
         _: Resource<WriterHandle>,
         data: Vec<u8>,
     ) -> wasmtime::Result<()> {
-        self.count_response_bytes(data.len())?;
-        self.write(Op::Raw(&data)).await
+        stopped(self.counted_write(data.len(), Op::Raw(&data)).await?)
     }
 
     fn drop(&mut self, handle: Resource<WriterHandle>) -> wasmtime::Result<()> {

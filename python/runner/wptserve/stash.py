@@ -1,0 +1,86 @@
+"""`request.server.stash`: the server's stash through the world. Keys are
+UUIDs (text or bytes, any case); values are any picklable object, stored
+pickled; the default path is the request's."""
+
+import pickle
+import uuid
+
+from componentize_py_types import Err
+from wit_world.imports import stash as world_stash
+
+from .utils import isomorphic_decode
+
+
+class StashError(Exception):
+    pass
+
+
+def _key(key):
+    return str(uuid.UUID(isomorphic_decode(key)))
+
+
+def _decode(data):
+    if data is None:
+        return None
+    data = bytes(data)
+    if data[:1] == b"\x80":
+        try:
+            return pickle.loads(data)
+        except Exception:
+            pass
+    return data
+
+
+class _Lock:
+    """The stash's one lock, as a context manager. Released when the block
+    ends, and by the server when the request ends however it ends."""
+
+    def __init__(self):
+        self._guard = None
+
+    def acquire(self, blocking=True, timeout=-1):
+        if self._guard is None:
+            self._guard = world_stash.lock()
+        return True
+
+    def release(self):
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            guard.__exit__(None, None, None)
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+        return False
+
+
+class Stash:
+    def __init__(self, default_path):
+        self.default_path = default_path
+        self.lock = _Lock()
+
+    def _path(self, path):
+        return isomorphic_decode(path if path is not None else self.default_path)
+
+    def put(self, key, value, path=None):
+        if value is None:
+            raise ValueError("SharedStash value may not be set to None")
+        try:
+            world_stash.put(_key(key), pickle.dumps(value), self._path(path))
+        except Err as e:
+            raise StashError("stash put of %s failed: %r" % (key, e.value))
+
+    def take(self, key, path=None):
+        try:
+            return _decode(world_stash.take(_key(key), self._path(path)))
+        except Err as e:
+            raise StashError("stash take of %s failed: %r" % (key, e.value))
+
+    def peek(self, key, path=None):
+        try:
+            return _decode(world_stash.peek(_key(key), self._path(path)))
+        except Err as e:
+            raise StashError("stash peek of %s failed: %r" % (key, e.value))
