@@ -420,3 +420,38 @@ pub fn parse_all(bytes: &[u8]) -> Vec<Resp> {
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
+
+/// The Python runner component the tests run `.py` handlers in:
+/// `$SANDSERVE_PYTHON_RUNNER`, else `python/runner.wasm` in the build's
+/// target directory (where `scripts/build-python-runner.sh` puts it). A
+/// missing runner fails the test that needs it, saying how to build it.
+pub fn python_runner() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("SANDSERVE_PYTHON_RUNNER") {
+        return path.into();
+    }
+    // The test binary is target/debug/deps/NAME: three levels below.
+    let exe = std::env::current_exe().expect("test binary path");
+    let target = exe.ancestors().nth(3).expect("target directory");
+    let runner = target.join("python").join("runner.wasm");
+    assert!(
+        runner.is_file(),
+        "the Python runner is not built ({} is missing): run `bash scripts/build-python-runner.sh` \
+         (scripts/test.sh does)",
+        runner.display()
+    );
+    runner
+}
+
+/// Copies the directory `from` into `to`, recursively.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -65,4 +65,7 @@ import zlib  # noqa: F401
 import six  # noqa: F401
 import wptserve  # noqa: F401
 import wptserve.handlers  # noqa: F401
+import wptserve.request  # noqa: F401
+import wptserve.response  # noqa: F401
+import wptserve.stash  # noqa: F401
 import wptserve.utils  # noqa: F401

@@ -1,0 +1,327 @@
+//! wptserve-style Python handlers, run by the Python runner in a fresh
+//! WebAssembly instance per request: each part of the handler API through
+//! real sockets, edits seen on the next request, and containment.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use sandserve::Config;
+use sandserve_tests::{copy_tree, python_runner, DocRoot, Resp, TestServer};
+
+/// Where the runner's compiled form is kept across test servers, so that it
+/// is compiled once per run rather than once per server.
+fn shared_cache() -> PathBuf {
+    let dir = python_runner().parent().unwrap().join("test-cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn configure(c: &mut Config) {
+    c.python.runner = Some(python_runner());
+    c.wasm.cache_dir = Some(shared_cache());
+    compiled_once();
+}
+
+/// Compiles the runner into the shared cache once, before any test server
+/// needs it (a debug build takes a while; the tests' reads would time out).
+fn compiled_once() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let root = DocRoot::new();
+        root.file("warm.py", "def main(request, response):\n    return 'warm'\n");
+        let mut config = Config {
+            doc_root: Some(root.path().to_path_buf()),
+            browser_host: "127.0.0.1".into(),
+            ..Config::default()
+        };
+        config.ports.insert("http".into(), vec![sandserve::config::PortSpec::Auto]);
+        config.python.runner = Some(python_runner());
+        config.wasm.cache_dir = Some(shared_cache());
+        let s = TestServer::start_config(config);
+        let mut c = TcpStream::connect(s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(600))).unwrap();
+        c.write_all(b"GET /warm.py HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        assert!(out.ends_with("warm"), "the runner did not answer: {out}");
+    });
+}
+
+/// The corpus of `tests/python/corpus`, in a document root of its own.
+fn corpus() -> DocRoot {
+    let root = DocRoot::new();
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/corpus");
+    copy_tree(&here, root.path());
+    root
+}
+
+/// One server on the corpus for the tests that only read it.
+fn server() -> &'static TestServer {
+    static SERVER: OnceLock<(DocRoot, TestServer)> = OnceLock::new();
+    let (_, server) = SERVER.get_or_init(|| {
+        compiled_once();
+        let root = corpus();
+        let server = TestServer::start_with(&root, configure);
+        (root, server)
+    });
+    server
+}
+
+/// `POST path` with a body of `content_type`.
+fn post(s: &TestServer, path: &str, content_type: &str, body: &str) -> Resp {
+    let mut conn = s.connect();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    conn.send(req.as_bytes());
+    conn.read_response(false)
+}
+
+fn header_names(resp: &Resp) -> Vec<&str> {
+    resp.headers.iter().map(|(n, _)| n.as_str()).collect()
+}
+
+#[test]
+fn return_forms() {
+    let s = server();
+    let body = s.get("/body.py");
+    assert_eq!(body.status, 200, "{}", body.text());
+    assert_eq!(body.text(), "just a body");
+    // A body alone gets no Content-Type; Date then Content-Length follow
+    // the handler's headers, as wptserve writes them.
+    assert_eq!(header_names(&body), ["Date", "Content-Length"]);
+
+    let pair = s.get("/pair.py");
+    assert_eq!(
+        header_names(&pair),
+        ["Content-Type", "X-One", "X-One", "X-Two", "Date", "Content-Length"]
+    );
+    assert_eq!(pair.headers_named("x-one"), ["1", "2"]);
+
+    let triple = s.get("/triple.py");
+    assert_eq!((triple.status, triple.reason.as_str()), (404, "Not Found"));
+    let reason = s.get("/triple.py?reason");
+    assert_eq!((reason.status, reason.reason.as_str()), (299, "Custom Reason"));
+
+    let filled = s.get("/filled.py");
+    assert_eq!(filled.status, 202);
+    assert_eq!(filled.headers_named("x-list"), ["a", "b"]);
+    assert_eq!(filled.headers_named("x-replaced"), ["new"]);
+    assert!(filled.header("x-updated").is_none());
+    // A list of pieces has no Content-Length: the connection ends the body.
+    assert!(filled.header("content-length").is_none());
+    assert_eq!(filled.text(), "piece one, piece two");
+
+    let json = s.get("/json_handler.py");
+    assert_eq!(json.header("content-type"), Some("application/json"));
+    assert_eq!(json.text(), r#"{"ok": true, "n": [1, 2, 3]}"#);
+}
+
+#[test]
+fn request_api() {
+    let s = server();
+    let q = s.get("/query.py?a=1&a=2&blank=&x=a+b%20c");
+    let v: serde_json::Value = serde_json::from_slice(&q.body).unwrap();
+    assert_eq!(v["first"], "1");
+    assert_eq!(v["last"], "2");
+    assert_eq!(v["all"], serde_json::json!(["1", "2"]));
+    assert_eq!(v["blank"], "");
+    assert_eq!(v["missing"], true);
+    assert_eq!(v["path"], "/query.py");
+    assert_eq!(v["request_path"], "/query.py?a=1&a=2&blank=&x=a+b%20c");
+
+    let h = s.request("GET", "/headers.py", &["X-Dup: one", "x-DUP: two", "X-One: 1"]);
+    let v: serde_json::Value = serde_json::from_slice(&h.body).unwrap();
+    assert_eq!(v["x-dup"], "one, two");
+    assert_eq!(v["x-dup-list"], serde_json::json!(["one", "two"]));
+    assert_eq!(v["has-x-one"], true);
+    assert_eq!(v["has-nope"], false);
+
+    let auth = s.request("GET", "/auth.py", &["Authorization: Basic dXNlcjpwYTpzcw=="]);
+    assert_eq!(auth.text(), "user:pa:ss");
+    assert_eq!(s.get("/auth.py").status, 401);
+
+    let cookies = s.request("GET", "/cookies.py", &["Cookie: seen=abc; other=1"]);
+    assert_eq!(cookies.text(), "seen=abc");
+    let set = cookies.headers_named("set-cookie");
+    assert_eq!(set[0], "seen=yes; HttpOnly; Max-Age=60; Path=/; SameSite=Lax");
+    assert_eq!(set[1], "plain=v; Path=/");
+    assert!(set[2].starts_with("gone=; expires="), "{}", set[2]);
+
+    let form = "a=1&b=two+words";
+    let post = post(s, "/upload.py", "application/x-www-form-urlencoded", form);
+    let v: serde_json::Value = serde_json::from_slice(&post.body).unwrap_or_else(|e| panic!("{e}: {}", post.text()));
+    assert_eq!(v["a"], "1");
+    assert_eq!(v["b"], "two words");
+}
+
+#[test]
+fn uploads() {
+    let s = server();
+    let body = "--XyZ\r\nContent-Disposition: form-data; name=\"field\"\r\n\r\nplain\r\n\
+                --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\
+                Content-Type: text/plain\r\n\r\nfile contents\r\n--XyZ--\r\n";
+    let resp = post(s, "/upload.py", "multipart/form-data; boundary=XyZ", body);
+    let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_else(|e| panic!("{e}: {}", resp.text()));
+    assert_eq!(v["field"], "plain");
+    assert_eq!(v["file"]["filename"], "a.txt");
+    assert_eq!(v["file"]["value"], "file contents");
+    assert_eq!(v["body_length"], body.len());
+}
+
+#[test]
+fn writer_paths() {
+    let s = server();
+    // Unframed: the pieces arrive apart, the connection ends the body.
+    let mut conn = s.connect();
+    conn.send(b"GET /writer.py?pause=0.3 HTTP/1.1\r\nHost: x\r\n\r\n");
+    let started = Instant::now();
+    let all = conn.read_to_close();
+    assert!(started.elapsed() >= Duration::from_millis(280));
+    let text = String::from_utf8_lossy(&all);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Written: 7\r\nDate: "), "{text}");
+    assert!(text.ends_with("\r\n\r\nfirst,second"), "{text}");
+
+    // Framed by the handler: the connection carries the next request.
+    let mut conn = s.connect();
+    conn.send(b"GET /writer_framed.py HTTP/1.1\r\nHost: x\r\n\r\n");
+    let framed = conn.read_response(false);
+    assert_eq!((framed.status, framed.reason.as_str()), (201, "Made"));
+    assert_eq!(framed.text(), "framed body");
+    conn.send(b"GET /body.py HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(conn.read_response(false).text(), "just a body");
+
+    // Hand-written bytes reach the client as written.
+    let raw = s.exchange(b"GET /raw_status.py HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(raw, b"HTTP/1.1 207 Odd   Reason\r\nX-Raw: yes\r\nContent-Length: 3\r\n\r\nraw");
+
+    let bare = s.get("/no_required.py");
+    assert_eq!(header_names(&bare), ["Content-Type"]);
+    assert_eq!(bare.text(), "bare");
+}
+
+#[test]
+fn errors_answer_as_wptserve_does() {
+    let s = server();
+    let set = s.get("/error.py?kind=set");
+    assert_eq!(set.status, 418);
+    assert_eq!(set.text(), r#"{"error": {"code": 418, "message": "a teapot"}}"#);
+    let http = s.get("/error.py?kind=http");
+    assert_eq!(http.status, 403);
+    let plain = s.get("/error.py?kind=plain");
+    assert_eq!(plain.status, 410);
+
+    let exc = s.get("/exception.py");
+    assert_eq!(exc.status, 500);
+    let text = exc.text();
+    assert!(text.contains("ValueError: something broke"), "{text}");
+    assert!(text.contains(r#"File \"/exception.py\", line 3, in main"#), "{text}");
+    // Paths are the handler's place in the document root, never the
+    // server's.
+    let root = python_runner();
+    assert!(!text.contains(root.parent().unwrap().to_str().unwrap()), "{text}");
+    assert!(!text.contains("/tmp/"), "{text}");
+
+    let syntax = s.get("/bad_syntax.py");
+    assert_eq!(syntax.status, 500);
+    assert!(syntax.text().contains("SyntaxError"), "{}", syntax.text());
+    let no_main = s.get("/no_main.py");
+    assert_eq!(no_main.status, 500);
+    assert!(no_main.text().contains("No main function in script /no_main.py"), "{}", no_main.text());
+    assert_eq!(s.get("/missing.py").status, 404);
+}
+
+#[test]
+fn doc_root_reads_and_helper_imports() {
+    let resp = server().get("/docroot.py");
+    assert_eq!(resp.text(), "hello, doc root|some data|some data");
+}
+
+#[test]
+fn stash_with_paths_and_the_lock() {
+    let s = server();
+    let key = "0f2e8c7a-1b3d-4e5f-8a9b-0c1d2e3f4a5b";
+    assert_eq!(s.get(&format!("/stash.py?action=put&key={key}&value=v1")).text(), "stored");
+    assert_eq!(s.get(&format!("/stash.py?action=take&key={key}")).text(), "taken: 'v1'");
+    assert_eq!(s.get(&format!("/stash.py?action=take&key={key}")).text(), "taken: None");
+    // An explicit path is shared between resources; put twice is a 500.
+    let put = format!("/stash.py?action=put&key={key}&value=v2&path=/shared");
+    assert_eq!(s.get(&put).text(), "stored");
+    assert_eq!(s.get(&put).status, 500);
+    let take = format!("/stash.py?action=take&key={}&path=/shared", key.to_uppercase());
+    assert_eq!(s.get(&take).text(), "taken: 'v2'");
+
+    // Twenty read-modify-writes at once under `with stash.lock:`.
+    let counter = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
+    let threads: Vec<_> = (0..20)
+        .map(|_| {
+            let addr = s.addr;
+            std::thread::spawn(move || {
+                let mut c = TcpStream::connect(addr).unwrap();
+                write!(c, "GET /counter.py?key={counter} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+                let mut out = String::new();
+                c.read_to_string(&mut out).unwrap();
+                out.rsplit("\r\n\r\n").next().unwrap().parse::<u32>().unwrap()
+            })
+        })
+        .collect();
+    let mut counts: Vec<u32> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    counts.sort();
+    assert_eq!(counts, (1..=20).collect::<Vec<_>>());
+}
+
+#[test]
+fn sleep_is_wall_time_not_cpu_time() {
+    // A CPU limit far below the pause: sleeping does not count.
+    let root = corpus();
+    let s = TestServer::start_with(&root, |c| {
+        configure(c);
+        c.wasm.cpu_time_ms = 300;
+    });
+    let started = Instant::now();
+    let resp = s.get("/sleep.py?s=0.8");
+    assert_eq!(resp.text(), "slept");
+    assert!(started.elapsed() >= Duration::from_millis(800));
+}
+
+#[test]
+fn an_edit_is_live_on_the_next_request() {
+    let root = DocRoot::new();
+    root.file("live.py", "def main(request, response):\n    return 'one'\n");
+    let s = TestServer::start_with(&root, configure);
+    assert_eq!(s.get("/live.py").text(), "one");
+    root.file("live.py", "def main(request, response):\n    return 'two'\n");
+    assert_eq!(s.get("/live.py").text(), "two");
+}
+
+#[test]
+fn python_off_serves_the_file() {
+    let root = DocRoot::new();
+    root.file("plain.py", "def main(request, response):\n    return 'ran'\n");
+    let s = TestServer::start_with(&root, |c| {
+        configure(c);
+        c.python.enabled = false;
+    });
+    let resp = s.get("/plain.py");
+    assert_eq!(resp.status, 200);
+    assert!(resp.text().starts_with("def main"), "{}", resp.text());
+}
+
+#[test]
+fn without_the_runner_a_handler_answers_500_saying_why() {
+    let root = DocRoot::new();
+    root.file("h.py", "def main(request, response):\n    return 'ran'\n");
+    let s = TestServer::start_with(&root, |c| {
+        c.python.runner = None;
+    });
+    // The test binary's directory holds no runner, so none is found.
+    let resp = s.get("/h.py");
+    assert_eq!(resp.status, 500);
+    assert!(resp.text().contains("Python runner is not installed"), "{}", resp.text());
+}

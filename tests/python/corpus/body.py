@@ -1,0 +1,3 @@
+# Returns a body only: no Content-Type.
+def main(request, response):
+    return "just a body"

@@ -1,0 +1,2 @@
+# No main function.
+x = 1
