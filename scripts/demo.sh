@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Builds the example handlers and sandserve, then serves the demo document
+# Builds the example handlers, the Python runner and sandserve, then serves
+# the demo document
 # root on http://localhost:8000/ (pass other `sandserve serve` flags after it,
 # e.g. `--port 9000`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/build-guests.sh
+bash scripts/build-python-runner.sh
 cargo build --release --locked -p sandserve
 exec "${CARGO_TARGET_DIR:-target}/release/sandserve" serve demo "$@"

@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 # The end-to-end tests build the example handlers for wasm32-wasip2.
 rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 
+# The Python handler tests run .py files in the Python runner component
+# (built with componentize-py, installed on first use), and compare them
+# with wptserve 4.0.3, the reference.
+bash scripts/build-python-runner.sh
+python3 -c 'import wptserve' 2>/dev/null || python3 -m pip install -q wptserve==4.0.3
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
