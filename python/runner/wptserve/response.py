@@ -16,12 +16,17 @@ _missing = object()
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
 
+# The codes wptserve has a phrase for (those of RFC 2616); others get none.
+_PHRASED = frozenset(
+    [100, 101, 307] + list(range(200, 207)) + list(range(300, 306))
+    + list(range(400, 418)) + list(range(500, 506)))
+
+
 def reason_phrase(code):
-    """The phrase wptserve writes for a status code (empty when unknown)."""
-    try:
-        return http.client.responses[code]
-    except KeyError:
-        return ""
+    """The phrase wptserve writes for a status code (empty when it has none)."""
+    if code in _PHRASED:
+        return http.client.responses.get(code, "")
+    return ""
 
 
 def http_date():
