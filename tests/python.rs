@@ -604,3 +604,142 @@ fn same_answers_as_wptserve() {
         differences.join("\n")
     );
 }
+
+/// The hostile handlers of `tests/python/hostile`, beside a good one.
+fn hostile_root() -> DocRoot {
+    let root = DocRoot::new();
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python/hostile");
+    copy_tree(&here, root.path());
+    root.file(
+        "good.py",
+        "def main(request, response):\n    return 'good'\n",
+    );
+    root
+}
+
+fn hostile_server(root: &DocRoot) -> TestServer {
+    TestServer::start_with(root, |c| {
+        configure(c);
+        // As on a public server: caps per client address.
+        c.per_client.enabled = Some(true);
+        c.wasm.cpu_time_ms = 1000;
+    })
+}
+
+/// A good request, timed.
+fn good(s: &TestServer) -> Duration {
+    let started = Instant::now();
+    let resp = s.get("/good.py");
+    assert_eq!(resp.text(), "good");
+    started.elapsed()
+}
+
+#[test]
+fn hostile_handlers_fail_inside_their_own_request() {
+    let root = hostile_root();
+    let s = hostile_server(&root);
+    let escaped = std::path::Path::new("/tmp/sandserve-escaped");
+    let _ = std::fs::remove_file(escaped);
+    for (path, says) in [
+        ("/read_passwd.py", "FileNotFoundError"),
+        ("/read_up.py", "PermissionError"),
+        ("/write_file.py", "Error"),
+        ("/open_socket.py", "Error"),
+        ("/os_system.py", "Error"),
+        ("/run_subprocess.py", "Error"),
+        ("/use_ctypes.py", "Error"),
+        ("/memory_bomb.py", "memory"),
+        ("/deep_recursion.py", "RecursionError|memory limit|stack"),
+    ] {
+        let resp = s.get(path);
+        let text = resp.text();
+        assert_eq!(resp.status, 500, "{path}: {text}");
+        assert!(text.contains(says), "{path}: {text}");
+        assert!(
+            !text.contains("root:"),
+            "{path} read the host's /etc/passwd: {text}"
+        );
+        assert!(good(&s) < Duration::from_secs(2));
+    }
+    assert!(!escaped.exists(), "a handler ran a command on the host");
+    assert!(
+        !root.path().join("written.txt").exists(),
+        "a handler wrote a file"
+    );
+
+    // An endless loop is stopped by the CPU limit; meanwhile others are
+    // answered.
+    let spinning = {
+        let addr = s.addr;
+        std::thread::spawn(move || {
+            let mut c = TcpStream::connect(addr).unwrap();
+            c.write_all(b"GET /endless_loop.py HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut out = String::new();
+            c.read_to_string(&mut out).unwrap();
+            out
+        })
+    };
+    s.wait_for("the loop to run", |stats| stats.instances_running >= 1);
+    for _ in 0..3 {
+        assert!(good(&s) < Duration::from_secs(2));
+    }
+    let out = spinning.join().unwrap();
+    assert!(out.starts_with("HTTP/1.1 500"), "{out}");
+    assert!(out.contains("CPU"), "{out}");
+}
+
+/// This process's resident memory, in MiB.
+fn rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        / 1024
+}
+
+#[test]
+fn five_hundred_sleepers_from_one_address_are_bounded() {
+    let root = hostile_root();
+    let s = hostile_server(&root);
+    assert_eq!(s.get("/good.py").status, 200);
+    let before = rss_mib();
+    // 500 requests that sleep a minute, from another address.
+    let attackers: Vec<_> = (0..500)
+        .filter_map(|_| {
+            let socket =
+                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).ok()?;
+            socket
+                .bind(&std::net::SocketAddr::from(([127, 0, 0, 2], 0)).into())
+                .ok()?;
+            socket.connect(&s.addr.into()).ok()?;
+            let mut stream: TcpStream = socket.into();
+            stream
+                .write_all(b"GET /sleep_long.py HTTP/1.1\r\nHost: x\r\n\r\n")
+                .ok()?;
+            Some(stream)
+        })
+        .collect();
+    s.wait_for("the sleepers to start", |stats| {
+        stats.instances_running >= 32
+    });
+    // The good client is answered at once, and the memory the sleepers
+    // hold is bounded by the per-client caps.
+    for _ in 0..5 {
+        assert!(good(&s) < Duration::from_secs(2));
+    }
+    let during = rss_mib();
+    let running = s.monitor.stats().instances_running;
+    assert!(running <= 64 + 1, "{running} instances for one address");
+    assert!(
+        during.saturating_sub(before) < 1024,
+        "{before} MiB before, {during} MiB with the sleepers"
+    );
+    // The clients go: their handlers are stopped and their slots freed.
+    drop(attackers);
+    s.wait_for("the sleepers to stop", |stats| stats.instances_running == 0);
+    assert!(good(&s) < Duration::from_secs(2));
+}

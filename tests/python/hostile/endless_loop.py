@@ -1,0 +1,3 @@
+def main(request, response):
+    while True:
+        pass

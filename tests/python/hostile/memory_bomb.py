@@ -1,0 +1,4 @@
+def main(request, response):
+    hoard = []
+    while True:
+        hoard.append(bytearray(8 << 20))

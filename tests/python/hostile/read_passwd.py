@@ -1,0 +1,2 @@
+def main(request, response):
+    return open("/etc/passwd").read()

@@ -1,0 +1,3 @@
+import subprocess
+def main(request, response):
+    return subprocess.check_output(["id"])

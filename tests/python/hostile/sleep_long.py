@@ -1,0 +1,4 @@
+import time
+def main(request, response):
+    time.sleep(60)
+    return "slept a minute"

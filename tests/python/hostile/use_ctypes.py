@@ -1,0 +1,3 @@
+import ctypes
+def main(request, response):
+    return repr(ctypes.CDLL(None))
