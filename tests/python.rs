@@ -654,7 +654,7 @@ fn hostile_handlers_fail_inside_their_own_request() {
         let resp = s.get(path);
         let text = resp.text();
         assert_eq!(resp.status, 500, "{path}: {text}");
-        assert!(text.contains(says), "{path}: {text}");
+        assert!(says.split('|').any(|s| text.contains(s)), "{path}: {text}");
         assert!(
             !text.contains("root:"),
             "{path} read the host's /etc/passwd: {text}"
