@@ -514,7 +514,7 @@ fn same_answers_as_wptserve() {
         get("/auth.py", "Authorization: Basic dXNlcjpwYTpzcw==\r\n"),
         get("/docroot.py", ""),
         get("/missing.py", ""),
-        format!("HEAD /pair.py HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+        "HEAD /pair.py HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".to_string(),
         post(
             "/upload.py",
             "application/x-www-form-urlencoded",
