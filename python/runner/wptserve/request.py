@@ -53,12 +53,6 @@ class MultiDict(dict):
             return dict.__getitem__(self, key)
         return []
 
-    def items(self):
-        return [(k, self[k]) for k in self]
-
-    def values(self):
-        return [self[k] for k in self]
-
     @classmethod
     def from_field_storage(cls, fs):
         return fs
@@ -107,12 +101,6 @@ class RequestHeaders(dict):
     def itervalues(self):
         for item in self:
             yield self[item]
-
-    def items(self):
-        return [(k, self[k]) for k in self]
-
-    def values(self):
-        return [self[k] for k in self]
 
 
 class CookieValue:
