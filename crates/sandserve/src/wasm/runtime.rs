@@ -415,7 +415,8 @@ fn compiling_config(limits: &WasmLimits) -> Config {
         .epoch_interruption(true)
         .max_wasm_stack(stack)
         .async_stack_size(stack + (512 << 10))
-        .memory_reservation(limits.memory_bytes() as u64);
+        .memory_reservation(limits.memory_bytes() as u64)
+        .memory_init_cow(limits.memory_init_cow);
     config
 }
 
