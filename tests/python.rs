@@ -743,3 +743,76 @@ fn five_hundred_sleepers_from_one_address_are_bounded() {
     s.wait_for("the sleepers to stop", |stats| stats.instances_running == 0);
     assert!(good(&s) < Duration::from_secs(2));
 }
+
+#[test]
+fn symlinks_cannot_leave_the_view() {
+    let root = DocRoot::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "outside secret").unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.path().join("out")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        root.path().join("secret.txt"),
+    )
+    .unwrap();
+    root.file("inside.txt", "inside");
+    std::os::unix::fs::symlink("inside.txt", root.path().join("relative.txt")).unwrap();
+    root.file(
+        "links.py",
+        "def main(request, response):\n    out = []\n    for p in ['/out/secret.txt', '/secret.txt', '/relative.txt']:\n        try:\n            out.append(open(p).read())\n        except OSError as e:\n            out.append(type(e).__name__)\n    return ' '.join(out)\n",
+    );
+    let s = TestServer::start_with(&root, configure);
+    let text = s.get("/links.py").text();
+    assert!(!text.contains("outside secret"), "{text}");
+    // A link that stays inside is followed.
+    assert!(text.ends_with(" inside"), "{text}");
+}
+
+#[test]
+fn the_stash_lock_is_released_when_its_holder_traps() {
+    let root = corpus();
+    root.file(
+        "lock_then_trap.py",
+        "def main(request, response):\n    request.server.stash.lock.acquire()\n    hoard = []\n    while True:\n        hoard.append(bytearray(8 << 20))\n",
+    );
+    let s = TestServer::start_with(&root, configure);
+    assert_eq!(s.get("/lock_then_trap.py").status, 500);
+    let started = Instant::now();
+    let counted = s.get("/counter.py?key=1b2c3d4e-0000-4000-8000-00000000abcd");
+    assert_eq!(counted.text(), "1");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn a_handler_hears_that_its_client_left_and_cleans_up() {
+    let root = corpus();
+    root.file(
+        "until_gone.py",
+        "import time\ndef main(request, response):\n    key = request.GET.first(b'key')\n    response.writer.write_status(200)\n    response.writer.end_headers()\n    for _ in range(100):\n        if not response.writer.write_content('tick '):\n            request.server.stash.put(key, 'closed', path='/gone')\n            return\n        time.sleep(0.05)\n",
+    );
+    let s = TestServer::start_with(&root, configure);
+    let key = "7e57c0de-0000-4000-8000-000000000001";
+    let mut c = TcpStream::connect(s.addr).unwrap();
+    write!(
+        c,
+        "GET /until_gone.py?key={key} HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    .unwrap();
+    let mut first = [0u8; 64];
+    let n = c.read(&mut first).unwrap();
+    assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
+    drop(c);
+    let take = format!("/stash.py?action=take&key={key}&path=/gone");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = s.get(&take).text();
+        if text == "taken: 'closed'" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the handler never cleaned up: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -181,6 +181,7 @@ impl HandlerWorld {
             writer,
             writer_used: false,
             client_gone: false,
+            gone_reported: 0,
             view: grant.map(|g| g.paths.clone()),
             response_bytes: 0,
             max_response_bytes: limits.max_response_bytes,

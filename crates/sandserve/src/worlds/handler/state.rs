@@ -54,8 +54,11 @@ pub struct HostState {
     /// The client: written to directly by the writer resource.
     pub(super) writer: ResponseWriter,
     pub(super) writer_used: bool,
-    /// A write found the client gone.
+    /// The client is known to have gone (a write failed, or a sleep saw it).
     pub(super) client_gone: bool,
+    /// ...and how many writes were answered `closed` since: the guest may
+    /// clean up; a sleep, or writing on regardless, stops it.
+    pub(super) gone_reported: u8,
     /// The read-only view this request was granted, if any.
     pub(super) view: Option<ViewPaths>,
     pub(super) response_bytes: u64,

@@ -10,7 +10,10 @@ use crate::worlds::handler::bindings::{v0_1, v0_2};
 use crate::worlds::handler::state::HostState;
 
 impl HostState {
-    async fn sleep(&mut self, duration: u64) -> wasmtime::Result<()> {
+    /// Sleeps. A client known to be gone before the sleep stops the guest;
+    /// one that goes during it stops a 0.1 guest, and cuts a 0.2 guest's
+    /// sleep short (`cut_short`) so that its next write hears `closed`.
+    async fn sleep(&mut self, duration: u64, cut_short: bool) -> wasmtime::Result<()> {
         if self.client_gone {
             return Err(Stop::ClientGone.into());
         }
@@ -27,7 +30,11 @@ impl HostState {
         };
         self.sandbox.clock.resume();
         if gone {
-            return Err(Stop::ClientGone.into());
+            self.client_gone = true;
+            self.writer.break_framing();
+            if !cut_short {
+                return Err(Stop::ClientGone.into());
+            }
         }
         Ok(())
     }
@@ -35,12 +42,12 @@ impl HostState {
 
 impl v0_2::sandserve::handler::timing::Host for HostState {
     async fn sleep(&mut self, duration: u64) -> wasmtime::Result<()> {
-        HostState::sleep(self, duration).await
+        HostState::sleep(self, duration, true).await
     }
 }
 
 impl v0_1::sandserve::handler::timing::Host for HostState {
     async fn sleep(&mut self, duration: u64) -> wasmtime::Result<()> {
-        HostState::sleep(self, duration).await
+        HostState::sleep(self, duration, false).await
     }
 }

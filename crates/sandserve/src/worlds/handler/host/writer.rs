@@ -22,15 +22,16 @@ enum Op<'a> {
 /// The client has gone.
 struct Gone;
 
+/// Writes answered `closed` before the guest is stopped.
+const GONE_WRITES: u8 = 16;
+
 impl HostState {
     /// Runs one write on the writer, parked; a failed write means the client
     /// is gone: nothing more can be sent.
     async fn write(&mut self, op: Op<'_>) -> wasmtime::Result<Result<(), Gone>> {
         self.writer_used = true;
         if self.client_gone {
-            // The guest was told; a handler that writes on regardless
-            // (in a loop, say) is stopped.
-            return Err(Stop::ClientGone.into());
+            return self.report_gone();
         }
         self.sandbox.give_turn();
         self.sandbox.clock.suspend();
@@ -47,8 +48,20 @@ impl HostState {
             tracing::debug!("{}: the client connection failed: {e}", self.tag);
             self.writer.break_framing();
             self.client_gone = true;
+            self.gone_reported = 1;
             Gone
         }))
+    }
+
+    /// The client is gone: the guest hears `closed` (a few times: a
+    /// runtime may make several calls for one of the handler's); a handler
+    /// that writes on regardless (in a loop, say) is stopped.
+    fn report_gone(&mut self) -> wasmtime::Result<Result<(), Gone>> {
+        if self.gone_reported >= GONE_WRITES {
+            return Err(Stop::ClientGone.into());
+        }
+        self.gone_reported += 1;
+        Ok(Err(Gone))
     }
 
     /// Counts what a write call sends, then writes it.
