@@ -1,4 +1,10 @@
-"""The runner's core: one request, one handler file, wptserve's rules."""
+"""The runner's core: one request, one handler file, wptserve's rules.
+
+`run` is the request handler world's entry point. WebSocket handlers
+(pywebsocket's `*_wsh.py`) will be a second entry point of the same runner,
+in the WebSocket world: the request object, the stash, the sleep and the
+snapshot of preloaded modules are shared; only the handler's calling
+convention differs."""
 
 import os
 import random
@@ -39,6 +45,10 @@ def run(world_request, world_response, world_writer, script, doc_root):
         response.set_error(500, e)
     if not response.writer.content_written:
         _send(response, world_response)
+    # What the handler printed reaches the server's log before the
+    # instance goes.
+    sys.stdout.flush()
+    sys.stderr.flush()
 
 
 def _run_script(script, doc_root, request, response):
