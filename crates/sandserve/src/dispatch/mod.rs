@@ -199,14 +199,7 @@ impl Dispatcher {
                         r.dir,
                         r.url_base,
                     ),
-                    Err(ResolveError::Io(source)) => {
-                        let e = files::FileError::Unreadable {
-                            path: request.path.clone(),
-                            source,
-                        };
-                        return (Reply::Error(e.into()), writer);
-                    }
-                    Err(_) => return (not_found(&request), writer),
+                    Err(e) => return (unresolved(&request, e), writer),
                 }
             }
         };
@@ -253,30 +246,14 @@ impl Dispatcher {
         writer: ResponseWriter,
     ) -> (Reply, ResponseWriter) {
         let mounts = self.files.mounts();
-        let resolved = match mounts.resolve(&request.path) {
-            Ok(r) => r,
-            Err(ResolveError::Io(source)) => {
-                let e = files::FileError::Unreadable {
-                    path: request.path.clone(),
-                    source,
-                };
-                return (Reply::Error(e.into()), writer);
-            }
-            Err(_) => return (not_found(&request), writer),
+        let opened = mounts
+            .resolve(&request.path)
+            .and_then(|r| r.open().map(|o| (r, o)));
+        let resolved = match opened {
+            Ok((r, opened)) if opened.meta.is_file() => r,
+            Ok(_) => return (not_found(&request), writer),
+            Err(e) => return (unresolved(&request, e), writer),
         };
-        match resolved.open() {
-            Ok(opened) if opened.meta.is_file() => {}
-            Ok(_) | Err(ResolveError::Missing | ResolveError::Refused(_)) => {
-                return (not_found(&request), writer)
-            }
-            Err(ResolveError::Io(source)) => {
-                let e = files::FileError::Unreadable {
-                    path: request.path.clone(),
-                    source,
-                };
-                return (Reply::Error(e.into()), writer);
-            }
-        }
         let name = mounts.display(&resolved.path);
         let Some(runner) = self.python_runner() else {
             return (ErrorAnswer::NoPythonRunner { handler: name }.into(), writer);
@@ -381,6 +358,21 @@ fn piped(response: Response, pipeline: Option<&Pipeline>, ctx: &SubContext) -> R
     match pipeline.apply(response, ctx) {
         Ok(response) => Reply::Response(response),
         Err(e) => Reply::Error(e.into()),
+    }
+}
+
+/// The answer for a request path that resolved to nothing to open: `404`,
+/// or `500` when something there could not be read.
+fn unresolved(request: &Request, error: ResolveError) -> Reply {
+    match error {
+        ResolveError::Io(source) => {
+            let e = files::FileError::Unreadable {
+                path: request.path.clone(),
+                source,
+            };
+            Reply::Error(e.into())
+        }
+        ResolveError::Missing | ResolveError::Refused(_) => not_found(request),
     }
 }
 
