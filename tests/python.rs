@@ -287,6 +287,12 @@ fn errors_answer_as_wptserve_does() {
 }
 
 #[test]
+fn any_pure_python_standard_module_imports() {
+    let resp = server().get("/stdlib.py");
+    assert_eq!(resp.text(), "sum 1/2\nmean 2.5\n", "{}", resp.text());
+}
+
+#[test]
 fn doc_root_reads_and_helper_imports() {
     let resp = server().get("/docroot.py");
     assert_eq!(resp.text(), "hello, doc root|some data|some data");
@@ -513,6 +519,7 @@ fn same_answers_as_wptserve() {
         get("/auth.py", ""),
         get("/auth.py", "Authorization: Basic dXNlcjpwYTpzcw==\r\n"),
         get("/docroot.py", ""),
+        get("/stdlib.py", ""),
         get("/missing.py", ""),
         "HEAD /pair.py HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".to_string(),
         post(

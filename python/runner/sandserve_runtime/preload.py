@@ -63,6 +63,7 @@ import xml.etree.ElementTree  # noqa: F401
 import zlib  # noqa: F401
 
 import six  # noqa: F401
+from sandserve_runtime import stdlib  # noqa: F401  (the rest, on demand)
 import wptserve  # noqa: F401
 import wptserve.handlers  # noqa: F401
 import wptserve.request  # noqa: F401
