@@ -10,7 +10,6 @@ source "$(dirname "$0")/lib.sh"
 need_wrk; need_wptserve; build_sandserve
 command -v bc >/dev/null || { apt-get update -qq && apt-get install -y -qq bc >/dev/null; }
 (cd "$REPO" && bash scripts/build-python-runner.sh)
-CONNECTIONS="${CONNECTIONS:-8}"
 
 root=$(mktemp -d)
 cp "$BENCH_DIR/peers/hello.py" "$BENCH_DIR/peers/echo_headers.py" "$root/"
@@ -66,7 +65,6 @@ for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$port/sleep.py" >/dev/null &
 sleep 3
 asleep=$(rss_kib "$sandserve")
 per_instance=$(echo "($asleep - $before) / 100 / 1024" | bc -l)
-kill $(jobs -p curl 2>/dev/null) 2>/dev/null || true
 pkill -P $$ curl 2>/dev/null || true
 
 wport=$(free_port); start_wptserve "$root" "$wport"
@@ -79,10 +77,10 @@ for row in "${ROWS[@]}"; do
   set -- $row
   printf '%-32s %12.0f %10.0f %10.0f %14.0f\n' "$1" "$2" "$3" "$4" "$5"
 done
-get() { local r; for r in "${ROWS[@]}"; do set -- $r; if [ "$1" = "$want" ]; then echo "$2"; fi; done; }
-want="sandserve:hello.py:close"; a=$(get); want="wptserve-4.0.3:hello.py:close"; b=$(get)
+rate() { local r; for r in "${ROWS[@]}"; do set -- $r; [ "$1" = "$NAME" ] && echo "$2"; done; return 0; }
+a=$(NAME="sandserve:hello.py:close" rate); b=$(NAME="wptserve-4.0.3:hello.py:close" rate)
 printf 'trivial handler, new connection each: sandserve / wptserve = %.2f×\n' "$(echo "$a/$b" | bc -l)"
-want="sandserve:echo.py:close"; a=$(get); want="wptserve-4.0.3:echo.py:close"; b=$(get)
+a=$(NAME="sandserve:echo.py:close" rate); b=$(NAME="wptserve-4.0.3:echo.py:close" rate)
 printf 'realistic handler, new connection each: sandserve / wptserve = %.2f×\n' "$(echo "$a/$b" | bc -l)"
 printf 'sandserve RSS at rest (runner loaded): %.1f MiB; per live instance: %.1f MiB\n' "$(echo "$rest/1024" | bc -l)" "$per_instance"
 echo "runner: compiled in $compiled (empty cache), loaded from the disk cache in $loaded"

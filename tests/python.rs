@@ -35,17 +35,10 @@ fn compiled_once() {
             "warm.py",
             "def main(request, response):\n    return 'warm'\n",
         );
-        let mut config = Config {
-            doc_root: Some(root.path().to_path_buf()),
-            browser_host: "127.0.0.1".into(),
-            ..Config::default()
-        };
-        config
-            .ports
-            .insert("http".into(), vec![sandserve::config::PortSpec::Auto]);
-        config.python.runner = Some(python_runner());
-        config.wasm.cache_dir = Some(shared_cache());
-        let s = TestServer::start_config(config);
+        let s = TestServer::start_with(&root, |c| {
+            c.python.runner = Some(python_runner());
+            c.wasm.cache_dir = Some(shared_cache());
+        });
         let mut c = TcpStream::connect(s.addr).unwrap();
         c.set_read_timeout(Some(Duration::from_secs(600))).unwrap();
         c.write_all(b"GET /warm.py HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
