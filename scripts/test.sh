@@ -13,6 +13,9 @@ rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup ta
 bash scripts/build-python-runner.sh
 python3 -c 'import wptserve' 2>/dev/null || python3 -m pip install -q wptserve==4.0.3
 
+# The browser tests run testharness.js pages in headless Chromium.
+bash scripts/browser-deps.sh
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

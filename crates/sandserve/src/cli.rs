@@ -82,6 +82,17 @@ struct ServeArgs {
     /// certificates); --config then overrides them key by key.
     #[arg(long)]
     wpt_defaults: bool,
+    /// Serve the document root as `wpt serve` does: generated test wrappers
+    /// (`X.any.html` from `X.any.js`…), the tree's forbidden paths and
+    /// rewrites (implied by --wpt-defaults).
+    #[arg(long)]
+    wpt: bool,
+    /// A script put into every HTML page served.
+    #[arg(long, value_name = "FILE")]
+    inject_script: Option<PathBuf>,
+    /// A delay before every response, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    latency: Option<u64>,
     /// The address to bind to (overrides browser_host/server_host/bind_address).
     #[arg(long)]
     bind: Option<String>,
@@ -238,6 +249,15 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
     if let Some(threads) = args.threads {
         config.threads = Some(threads);
+    }
+    if args.wpt {
+        config.wpt.enabled = true;
+    }
+    if let Some(script) = args.inject_script {
+        config.wpt.inject_script = Some(script);
+    }
+    if let Some(ms) = args.latency {
+        config.wpt.latency_ms = ms;
     }
     if let Some(bind) = args.bind {
         config.bind_address = true;

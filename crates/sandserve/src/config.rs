@@ -61,6 +61,10 @@ pub struct Config {
     /// as files), or `{"enabled": …, "runner": "path/to/runner.wasm"}`.
     /// Default: on, with the runner installed beside the `sandserve` binary.
     pub python: PythonConfig,
+    /// The `wpt serve` layer: test wrappers, the tree's rules, an injected
+    /// script, added latency (see [`WptConfig`]). Default: off, except with
+    /// `--wpt-defaults`.
+    pub wpt: WptConfig,
     /// wpt's start-up DNS probe; accepted for compatibility, not performed.
     pub check_subdomains: bool,
     /// Accept HTTP/1.1 requests without a `Host` header, with several, or
@@ -100,6 +104,7 @@ impl Default for Config {
             per_client: PerClient::default(),
             routes: Vec::new(),
             python: PythonConfig::default(),
+            wpt: WptConfig::default(),
             check_subdomains: false,
             lenient_host: false,
             log_level: None,
@@ -155,6 +160,20 @@ impl<'de> Deserialize<'de> for PythonConfig {
             Shape::Full { enabled, runner } => PythonConfig { enabled, runner },
         })
     }
+}
+
+/// What `wpt serve` adds to a document root.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WptConfig {
+    /// Generated test wrappers (`X.any.html` from `X.any.js`…), the tree's
+    /// forbidden paths, rewrites and `.well-known` handlers. `--wpt` turns
+    /// it on, as does `--wpt-defaults`.
+    pub enabled: bool,
+    /// A script put into every HTML page served (`--inject-script`).
+    pub inject_script: Option<PathBuf>,
+    /// A delay before every response, in milliseconds (`--latency`).
+    pub latency_ms: u64,
 }
 
 /// A port: a number, or `"auto"` for a free one.
@@ -427,7 +446,8 @@ impl Config {
                 "wss": ["auto"],
                 "h2": [9000]
             },
-            "ssl": {"type": "openssl"}
+            "ssl": {"type": "openssl"},
+            "wpt": {"enabled": true}
         })
     }
 
@@ -488,6 +508,9 @@ impl Config {
         }
         if let Some(runner) = &self.python.runner {
             self.python.runner = Some(base.join(runner));
+        }
+        if let Some(script) = &self.wpt.inject_script {
+            self.wpt.inject_script = Some(base.join(script));
         }
         if let Some(dir) = &self.wasm.cache_dir {
             self.wasm.cache_dir = Some(base.join(dir));

@@ -44,6 +44,7 @@ pub(crate) mod tls;
 pub(crate) mod topology;
 pub(crate) mod wasm;
 pub(crate) mod worlds;
+pub(crate) mod wpt;
 
 pub use app::precompile::Summary as PrecompileSummary;
 pub use app::StartError;

@@ -15,6 +15,7 @@ use crate::http::Response;
 use crate::pipes::PipeError;
 use crate::tenants::AtCap;
 use crate::wasm::{Fault, LoadError};
+use crate::wpt::WrapperError;
 
 /// The result of answering one request, from a handler to the connection.
 #[derive(Debug)]
@@ -47,6 +48,8 @@ impl From<ErrorAnswer> for Reply {
 /// | `BodyTooLarge` | 413 | a body is larger than `limits.max_body_bytes` |
 /// | `HeadTimeout`, `BodyTimeout` | 408 | a head or body did not arrive within `timeouts.header_read_secs` |
 /// | `NoRoute` | 404 | no route answers this method and path |
+/// | `Forbidden` | 404 | a path a WPT checkout never serves (`--wpt`: `/tools/`, `/_certs/`…) |
+/// | `Wrapper` | 404 | a test wrapper whose source's `global=` does not expose it in that scope |
 /// | `File` | 404, 500, 400, 416 | nothing at the path (404); a file that cannot be read, a broken `.headers` file, a failed substitution or one too large, an `.asis` directory (500); a non-ASCII `Range` (400); no satisfiable range (416, with `Content-Range: bytes */SIZE`) |
 /// | `Pipe` | 500 | a `?pipe=` that does not parse, asks for more than its limits, or cannot be applied |
 /// | `HandlerUnusable` | 500 | a handler file that is not a component this server can run |
@@ -87,6 +90,13 @@ pub enum ErrorAnswer {
         /// The path.
         path: String,
     },
+    /// A path the `wpt serve` layer never serves.
+    Forbidden {
+        /// The path.
+        path: String,
+    },
+    /// A test wrapper that is not served.
+    Wrapper(WrapperError),
     /// A file could not be served.
     File(FileError),
     /// A pipeline could not be parsed or applied.
@@ -141,7 +151,8 @@ impl ErrorAnswer {
             ErrorAnswer::BadTarget(_) | ErrorAnswer::BadHost(_) | ErrorAnswer::BadChunk(_) => 400,
             ErrorAnswer::BodyTooLarge { .. } => 413,
             ErrorAnswer::HeadTimeout | ErrorAnswer::BodyTimeout => 408,
-            ErrorAnswer::NoRoute { .. } => 404,
+            ErrorAnswer::NoRoute { .. } | ErrorAnswer::Forbidden { .. } => 404,
+            ErrorAnswer::Wrapper(_) => 404,
             ErrorAnswer::File(e) => match e {
                 FileError::NotFound { .. } => 404,
                 FileError::RangeNotAscii => 400,
@@ -206,6 +217,8 @@ impl fmt::Display for ErrorAnswer {
             ErrorAnswer::HeadTimeout => write!(f, "request head not received in time"),
             ErrorAnswer::BodyTimeout => write!(f, "request body not received in time"),
             ErrorAnswer::NoRoute { method, path } => write!(f, "no route for {method} {path}"),
+            ErrorAnswer::Forbidden { path } => write!(f, "{path} is not served"),
+            ErrorAnswer::Wrapper(e) => write!(f, "{e}"),
             ErrorAnswer::File(e) => write!(f, "{e}"),
             ErrorAnswer::Pipe(e) => write!(f, "{e}"),
             ErrorAnswer::HandlerUnusable { handler, error } => {

@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["text", "tenants"],
     &["http", "route", "stash", "wasm", "mounts", "topology"],
     &["sub"],
-    &["files", "pipes"],
+    &["files", "pipes", "wpt"],
     &["config", "reply"],
     &["tls", "worlds"],
     &["dispatch"],

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::{default_cache_dir, Config, ConfigError};
-use crate::dispatch::{Dispatcher, Guests, RouteKind};
+use crate::dispatch::{Dispatcher, Guests, RouteKind, WptLayer};
 use crate::files::FileServer;
 use crate::mounts::{MountError, Mounts};
 use crate::route::{Methods, Pattern, PatternError, RouteTable};
@@ -20,6 +20,7 @@ use crate::tls::TlsError;
 use crate::topology::{HostError, HostNames, Topology};
 use crate::wasm::{Runtime, RuntimeError};
 use crate::worlds::handler::HandlerWorld;
+use crate::wpt;
 
 /// Why the server could not start.
 #[derive(Debug)]
@@ -173,7 +174,13 @@ impl App {
                 .flatten(),
             wasm_view: config.wasm.doc_root_view,
         };
-        let dispatcher = Dispatcher::new(routes(config)?, files, config.pipes, handlers, guests);
+        let wpt = WptLayer {
+            rewrites: config.wpt.enabled,
+            inject_script: config.wpt.inject_script.clone(),
+            latency: std::time::Duration::from_millis(config.wpt.latency_ms),
+        };
+        let dispatcher =
+            Dispatcher::new(routes(config)?, files, config.pipes, handlers, guests, wpt);
         Ok(App {
             dispatcher: Arc::new(dispatcher),
             runtime,
@@ -198,11 +205,34 @@ pub fn installed_python_runner() -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
-/// The route table: the configured routes to handlers, then the defaults —
-/// `*.asis` (GET), `*.wasm` (any method), files (GET).
+/// The route table: with `--inject-script`, its script; with `--wpt`, the
+/// paths a WPT checkout never serves; the configured routes to handlers;
+/// with `--wpt`, the test wrappers; then the defaults — `*.asis` (GET),
+/// `*.wasm` (any method), `*.py` (any method), files (GET).
 pub fn routes(config: &Config) -> Result<RouteTable<RouteKind>, StartError> {
     let get = || Methods::Only(vec!["GET".to_string()]);
+    let pattern = |p: &str| Pattern::new(p).expect("valid pattern");
     let mut table = RouteTable::new();
+    if config.wpt.inject_script.is_some() {
+        table.push(
+            get(),
+            pattern(wpt::inject::SCRIPT_PATH),
+            RouteKind::InjectScript,
+        );
+    }
+    if config.wpt.enabled {
+        for (method, path) in wpt::FORBIDDEN_EXCEPT {
+            let kind = if path.ends_with(".py") {
+                RouteKind::Python
+            } else {
+                RouteKind::Files
+            };
+            table.push(Methods::Only(vec![method.to_string()]), pattern(path), kind);
+        }
+        for path in wpt::FORBIDDEN {
+            table.push(Methods::Any, pattern(path), RouteKind::Forbidden);
+        }
+    }
     for (index, route) in config.routes.iter().enumerate() {
         let pattern =
             Pattern::new(&route.path).map_err(|error| StartError::Route { index, error })?;
@@ -217,8 +247,21 @@ pub fn routes(config: &Config) -> Result<RouteTable<RouteKind>, StartError> {
             RouteKind::Handler(Some(route.handler.clone())),
         );
     }
-    let pattern = |p| Pattern::new(p).expect("valid pattern");
+    if config.wpt.enabled {
+        for wrapper in wpt::wrappers::ALL {
+            table.push(
+                get(),
+                pattern(&wrapper.pattern()),
+                RouteKind::Wrapper(*wrapper),
+            );
+        }
+    }
     table.push(get(), pattern("*.asis"), RouteKind::Asis);
+    if config.wpt.enabled && config.python.enabled {
+        for path in wpt::WELL_KNOWN_PYTHON {
+            table.push(get(), pattern(path), RouteKind::Python);
+        }
+    }
     table.push(Methods::Any, pattern("*.wasm"), RouteKind::Handler(None));
     if config.python.enabled {
         table.push(Methods::Any, pattern("*.py"), RouteKind::Python);

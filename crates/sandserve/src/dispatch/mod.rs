@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::Semaphore;
@@ -14,9 +15,10 @@ use crate::mounts::{ResolveError, RootDir};
 use crate::pipes::{PipeLimits, Pipeline};
 use crate::reply::{ErrorAnswer, Reply};
 use crate::route::{Captures, RouteTable};
-use crate::sub::SubContext;
+use crate::sub::{substitute, Escape, SubContext};
 use crate::wasm::{LoadError, Source};
 use crate::worlds::handler::{Grant, HandlerWorld, LoadedHandler};
+use crate::wpt::{self, inject, Wrapper};
 
 pub mod view;
 
@@ -37,6 +39,23 @@ pub enum RouteKind {
     /// names, run by the Python runner (a component of the handler world)
     /// with a read-only view of the document root.
     Python,
+    /// A test wrapper generated from its `.js` source (`--wpt`).
+    Wrapper(Wrapper),
+    /// A path never served (`--wpt`): `404`.
+    Forbidden,
+    /// The `--inject-script` file.
+    InjectScript,
+}
+
+/// What the `wpt serve` layer adds to every request.
+#[derive(Clone, Debug, Default)]
+pub struct WptLayer {
+    /// Apply the tree's rewrites (`--wpt`).
+    pub rewrites: bool,
+    /// The script put into every HTML page (`--inject-script`).
+    pub inject_script: Option<PathBuf>,
+    /// The delay before every response (`--latency`).
+    pub latency: Duration,
 }
 
 /// What may run Python handlers and what other handlers are granted.
@@ -55,6 +74,7 @@ pub struct Dispatcher {
     pipe_limits: PipeLimits,
     handlers: HandlerWorld,
     guests: Guests,
+    wpt: WptLayer,
     /// Work that holds a whole body in memory to change it (substitution,
     /// gzip) runs off the threads that serve connections, this many at once.
     heavy: Semaphore,
@@ -69,6 +89,7 @@ impl Dispatcher {
         pipe_limits: PipeLimits,
         handlers: HandlerWorld,
         guests: Guests,
+        wpt: WptLayer,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Dispatcher {
@@ -77,6 +98,7 @@ impl Dispatcher {
             pipe_limits,
             handlers,
             guests,
+            wpt,
             heavy: Semaphore::new(cores),
         }
     }
@@ -98,6 +120,22 @@ impl Dispatcher {
         request: Arc<Request>,
         mut writer: ResponseWriter,
     ) -> (Reply, ResponseWriter) {
+        if !self.wpt.latency.is_zero() {
+            tokio::time::sleep(self.wpt.latency).await;
+        }
+        let rewritten = self
+            .wpt
+            .rewrites
+            .then(|| wpt::rewrite(&request.method, &request.path))
+            .flatten();
+        let request = match rewritten {
+            Some(to) => {
+                let mut r = Request::clone(&request);
+                r.path = to.to_string();
+                Arc::new(r)
+            }
+            None => request,
+        };
         let Some((route, captures)) = self.routes.find(&request.method, &request.path) else {
             let none = ErrorAnswer::NoRoute {
                 method: request.method.clone(),
@@ -105,6 +143,14 @@ impl Dispatcher {
             };
             return (none.into(), writer);
         };
+        match route.handler {
+            RouteKind::Forbidden => {
+                let path = request.path.clone();
+                return (ErrorAnswer::Forbidden { path }.into(), writer);
+            }
+            RouteKind::InjectScript => return (self.inject_script(), writer),
+            _ => {}
+        }
         if route.handler == RouteKind::Asis {
             // Pipes never apply to `.asis` files, so a bad one is no error.
             let reply = match self.files.asis_body(&request) {
@@ -130,7 +176,138 @@ impl Dispatcher {
                     .await
             }
             RouteKind::Python => self.python(request, captures, pipeline, writer).await,
-            _ => (self.static_file(&request, pipeline.as_ref()).await, writer),
+            RouteKind::Wrapper(wrapper) => {
+                let reply = self.wrapper(*wrapper, &request, pipeline.as_ref());
+                (self.injected(reply).await, writer)
+            }
+            _ => {
+                let reply = self.static_file(&request, pipeline.as_ref()).await;
+                (self.injected(reply).await, writer)
+            }
+        }
+    }
+
+    /// A test wrapper, generated from its source as it is now: the source's
+    /// `.headers` apply to it, `.sub.` in what it loads substitutes it, then
+    /// the query's pipes.
+    fn wrapper(&self, wrapper: Wrapper, request: &Request, pipeline: Option<&Pipeline>) -> Reply {
+        /// Enough of the source for its `// META:` lines.
+        const META_BYTES: u64 = 64 << 10;
+        let mounts = self.files.mounts();
+        let source_path = wrapper.source_path(&request.path);
+        let resolved = match mounts.resolve(&source_path) {
+            Ok(r) => r,
+            Err(e) => return unresolved(request, e),
+        };
+        let source = match resolved.open() {
+            Ok(opened) if opened.meta.is_file() => {
+                let mut head = Vec::new();
+                let read = std::io::Read::read_to_end(
+                    &mut std::io::Read::take(&opened.file, META_BYTES),
+                    &mut head,
+                );
+                match read {
+                    Ok(_) => head,
+                    Err(e) => return unresolved(request, ResolveError::Io(e)),
+                }
+            }
+            Ok(_) => return not_found(request),
+            Err(e) => return unresolved(request, e),
+        };
+        let text = match wrapper.generate(&request.path, request.query.as_deref(), &source) {
+            Ok(text) => text,
+            Err(e) => return ErrorAnswer::Wrapper(e).into(),
+        };
+        let mut response = Response::new(200);
+        response
+            .headers
+            .push("Content-Type", wrapper.content_type());
+        match self.files.headers_files(request, &resolved) {
+            Ok(extra) => {
+                for (name, value) in extra.iter() {
+                    response.headers.set(name.to_vec(), value.to_vec());
+                }
+            }
+            Err(e) => return Reply::Error(e.into()),
+        }
+        let ctx = self.sub_context(
+            request,
+            &resolved.path,
+            &resolved.root,
+            &resolved.dir,
+            &resolved.url_base,
+        );
+        let loads = wrapper.loads_path(&request.path);
+        let body = if loads.contains(".sub.") {
+            match substitute(text.as_bytes(), &ctx, Escape::for_file_name(&loads)) {
+                Ok(body) => body,
+                Err(source) => {
+                    let e = files::FileError::Substitution {
+                        file: request.path.clone(),
+                        source,
+                    };
+                    return Reply::Error(e.into());
+                }
+            }
+        } else {
+            text.into_bytes()
+        };
+        piped(response.with_body(body), pipeline, &ctx)
+    }
+
+    /// The `--inject-script` file, read as it is now.
+    fn inject_script(&self) -> Reply {
+        let Some(path) = &self.wpt.inject_script else {
+            return not_found_path(inject::SCRIPT_PATH);
+        };
+        match std::fs::read(path) {
+            Ok(bytes) => Reply::Response(
+                Response::new(200)
+                    .with_header("Content-Type", "text/javascript")
+                    .with_body(bytes),
+            ),
+            Err(source) => Reply::Error(
+                files::FileError::Unreadable {
+                    path: inject::SCRIPT_PATH.to_string(),
+                    source,
+                }
+                .into(),
+            ),
+        }
+    }
+
+    /// `reply` with the `--inject-script` element in it, when it is a whole
+    /// HTML page and a script is to be injected.
+    async fn injected(&self, reply: Reply) -> Reply {
+        if self.wpt.inject_script.is_none() {
+            return reply;
+        }
+        let Reply::Response(mut response) = reply else {
+            return reply;
+        };
+        let html = response.status == 200
+            && response
+                .headers
+                .get(b"content-type")
+                .is_some_and(inject::is_html);
+        if !html {
+            return Reply::Response(response);
+        }
+        let body = std::mem::take(&mut response.body);
+        let read = self.off_the_connection_threads(|| body.to_bytes()).await;
+        match read {
+            Ok(bytes) => {
+                response.body = inject::into_html(&bytes).into();
+                response.headers.remove(b"content-length");
+                Reply::Response(response)
+            }
+            Err(source) => Reply::Error(
+                files::FileError::Unreadable {
+                    path: "an HTML page".to_string(),
+                    source,
+                }
+                .into(),
+            ),
         }
     }
 
@@ -374,6 +551,15 @@ fn unresolved(request: &Request, error: ResolveError) -> Reply {
         }
         ResolveError::Missing | ResolveError::Refused(_) => not_found(request),
     }
+}
+
+fn not_found_path(path: &str) -> Reply {
+    Reply::Error(
+        files::FileError::NotFound {
+            path: path.to_string(),
+        }
+        .into(),
+    )
 }
 
 fn not_found(request: &Request) -> Reply {

@@ -156,6 +156,25 @@ impl FileServer {
         )
     }
 
+    /// The headers the `__dir__.headers` and `NAME.headers` files (or their
+    /// `.sub.headers` forms) beside `resolved` add to it, for `request`.
+    pub fn headers_files(
+        &self,
+        request: &Request,
+        resolved: &Resolved,
+    ) -> Result<Headers, FileError> {
+        let ctx = SubContext {
+            request,
+            topology: &self.topology,
+            mounts: &self.mounts,
+            file: Some(&resolved.path),
+            root: &resolved.root,
+            dir: &resolved.dir,
+            url_base: &resolved.url_base,
+        };
+        extra_headers(resolved, &ctx)
+    }
+
     /// Answers a request for an `.asis` file: the file is the whole response.
     pub fn asis_body(&self, request: &Request) -> Result<Body, FileError> {
         asis_body(&self.mounts, request)

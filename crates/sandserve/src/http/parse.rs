@@ -269,23 +269,57 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<(Head, usize)>, 
         });
     }
 
+    // Browsers send header values holding control characters (other than
+    // NUL, CR and LF), and tests check that they arrive: httparse refuses
+    // them, so it parses a copy with each one replaced by a token
+    // character, and values are taken from the original at the same place.
+    // A replaced byte anywhere but in a value is still an error.
+    let original = &rest[..head_len];
+    let cleaned: Vec<u8>;
+    let parsed_bytes = if original.iter().any(|&b| is_value_control(b)) {
+        cleaned = original
+            .iter()
+            .map(|&b| if is_value_control(b) { b'!' } else { b })
+            .collect();
+        &cleaned[..]
+    } else {
+        original
+    };
+    let same_place = |s: &[u8]| {
+        let at = s.as_ptr() as usize - parsed_bytes.as_ptr() as usize;
+        &original[at..at + s.len()]
+    };
     let mut slots = vec![httparse::EMPTY_HEADER; lines + 1];
     let mut req = httparse::Request::new(&mut slots);
     let mut config = httparse::ParserConfig::default();
     config.allow_multiple_spaces_in_request_line_delimiters(true);
     let parsed = config
-        .parse_request(&mut req, &rest[..head_len])
+        .parse_request(&mut req, parsed_bytes)
         .map_err(|e| HeadError::Malformed(describe(e).to_string()))?;
     if parsed.is_partial() {
         return Err(HeadError::Malformed("incomplete header section".into()));
     }
     let mut headers = Headers::with_capacity(req.headers.len());
     for h in req.headers.iter() {
-        headers.push(h.name.as_bytes(), h.value);
+        if same_place(h.name.as_bytes()) != h.name.as_bytes() {
+            return Err(HeadError::Malformed(
+                describe(httparse::Error::HeaderName).to_string(),
+            ));
+        }
+        headers.push(h.name.as_bytes(), same_place(h.value));
+    }
+    let method = req.method.unwrap_or_default();
+    let target = req.path.unwrap_or_default();
+    if same_place(method.as_bytes()) != method.as_bytes()
+        || same_place(target.as_bytes()) != target.as_bytes()
+    {
+        return Err(HeadError::Malformed(
+            describe(httparse::Error::Token).to_string(),
+        ));
     }
     let head = Head {
-        method: req.method.unwrap_or_default().to_string(),
-        target: req.path.unwrap_or_default().to_string(),
+        method: method.to_string(),
+        target: target.to_string(),
         version,
         request_line: line.to_vec(),
         headers,
@@ -440,6 +474,11 @@ pub fn trim(v: &[u8]) -> &[u8] {
         .rposition(|&b| b != b' ' && b != b'\t')
         .map_or(start, |i| i + 1);
     &v[start..end]
+}
+
+/// A control character a header value may hold: not NUL, CR, LF or HTAB.
+fn is_value_control(b: u8) -> bool {
+    matches!(b, 0x01..=0x08 | 0x0b | 0x0c | 0x0e..=0x1f | 0x7f)
 }
 
 fn describe(e: httparse::Error) -> &'static str {

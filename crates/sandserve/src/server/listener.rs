@@ -29,6 +29,18 @@ pub fn is_bad_port(port: u16) -> bool {
     BAD_PORTS.contains(&port)
 }
 
+/// A port on `host` that is free now and not a bad one, let go again.
+pub(super) async fn free_port(host: &str) -> std::io::Result<u16> {
+    let addr = resolve(host, 0).await?;
+    for _ in 0..20 {
+        let port = listen(addr)?.local_addr()?.port();
+        if !is_bad_port(port) {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::other("no free port that browsers accept"))
+}
+
 pub(super) struct Listener {
     pub(super) info: ListenerInfo,
     tcp: TcpListener,

@@ -16,7 +16,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::app::precompile::{precompile, Summary};
 use crate::app::{App, StartError};
-use crate::config::{Config, Timeouts};
+use crate::config::{Config, PortSpec, Timeouts};
 use crate::http::Scheme;
 use crate::wasm::{LoadStats, Runtime};
 use connection::Shared;
@@ -128,11 +128,13 @@ impl Server {
                     Some(tls) => (Scheme::Https, Some(tls.acceptor.clone())),
                     None => {
                         tracing::info!("ssl type is none: {scheme_name} ports are not served");
+                        ports.insert(scheme_name.clone(), unserved_ports(&config, specs).await);
                         continue;
                     }
                 },
                 other => {
                     tracing::warn!("ports.{other}: this scheme is not served by sandserve");
+                    ports.insert(scheme_name.clone(), unserved_ports(&config, specs).await);
                     continue;
                 }
             };
@@ -263,4 +265,20 @@ impl Server {
             );
         }
     }
+}
+
+/// The ports of a scheme that is not served, as substitution names them
+/// (`{{ports[ws][0]}}`): the configured numbers, and for `"auto"` a port
+/// that was free a moment ago (taken and let go, so that a client trying
+/// it is refused rather than left waiting).
+async fn unserved_ports(config: &Config, specs: &[PortSpec]) -> Vec<u16> {
+    let mut out = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let port = match spec {
+            PortSpec::Port(p) => *p,
+            PortSpec::Auto => listener::free_port(config.bind_host()).await.unwrap_or(0),
+        };
+        out.push(port);
+    }
+    out
 }
