@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::files::{self, FileServer};
 use crate::http::{Request, Response, ResponseWriter};
-use crate::mounts::{ResolveError, RootDir};
+use crate::mounts::{Opened, ResolveError, Resolved, RootDir};
 use crate::pipes::{PipeLimits, Pipeline};
 use crate::reply::{ErrorAnswer, Reply};
 use crate::route::{Captures, RouteTable};
@@ -193,27 +193,19 @@ impl Dispatcher {
     fn wrapper(&self, wrapper: Wrapper, request: &Request, pipeline: Option<&Pipeline>) -> Reply {
         /// Enough of the source for its `// META:` lines.
         const META_BYTES: u64 = 64 << 10;
-        let mounts = self.files.mounts();
-        let source_path = wrapper.source_path(&request.path);
-        let resolved = match mounts.resolve(&source_path) {
-            Ok(r) => r,
-            Err(e) => return unresolved(request, e),
+        let (resolved, opened) = match self.open_file(request, &wrapper.source_path(&request.path))
+        {
+            Ok(found) => found,
+            Err(reply) => return reply,
         };
-        let source = match resolved.open() {
-            Ok(opened) if opened.meta.is_file() => {
-                let mut head = Vec::new();
-                let read = std::io::Read::read_to_end(
-                    &mut std::io::Read::take(&opened.file, META_BYTES),
-                    &mut head,
-                );
-                match read {
-                    Ok(_) => head,
-                    Err(e) => return unresolved(request, ResolveError::Io(e)),
-                }
-            }
-            Ok(_) => return not_found(request),
-            Err(e) => return unresolved(request, e),
-        };
+        let mut source = Vec::new();
+        let read = std::io::Read::read_to_end(
+            &mut std::io::Read::take(&opened.file, META_BYTES),
+            &mut source,
+        );
+        if let Err(e) = read {
+            return unresolved(request, ResolveError::Io(e));
+        }
         let text = match wrapper.generate(&request.path, request.query.as_deref(), &source) {
             Ok(text) => text,
             Err(e) => return ErrorAnswer::Wrapper(e).into(),
@@ -253,6 +245,21 @@ impl Dispatcher {
             text.into_bytes()
         };
         piped(response.with_body(body), pipeline, &ctx)
+    }
+
+    /// The regular file the URL path `path` names, open; or the answer for
+    /// `request` when there is none (`404`) or it cannot be read (`500`).
+    fn open_file(&self, request: &Request, path: &str) -> Result<(Resolved, Opened), Reply> {
+        let resolved = self
+            .files
+            .mounts()
+            .resolve(path)
+            .map_err(|e| unresolved(request, e))?;
+        match resolved.open() {
+            Ok(opened) if opened.meta.is_file() => Ok((resolved, opened)),
+            Ok(_) => Err(not_found(request)),
+            Err(e) => Err(unresolved(request, e)),
+        }
     }
 
     /// The `--inject-script` file, read as it is now.
@@ -423,13 +430,9 @@ impl Dispatcher {
         writer: ResponseWriter,
     ) -> (Reply, ResponseWriter) {
         let mounts = self.files.mounts();
-        let opened = mounts
-            .resolve(&request.path)
-            .and_then(|r| r.open().map(|o| (r, o)));
-        let resolved = match opened {
-            Ok((r, opened)) if opened.meta.is_file() => r,
-            Ok(_) => return (not_found(&request), writer),
-            Err(e) => return (unresolved(&request, e), writer),
+        let resolved = match self.open_file(&request, &request.path) {
+            Ok((resolved, _)) => resolved,
+            Err(reply) => return (reply, writer),
         };
         let name = mounts.display(&resolved.path);
         let Some(runner) = self.python_runner() else {
