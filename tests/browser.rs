@@ -117,6 +117,9 @@ fn run_page(s: &TestServer, url: &str) -> serde_json::Value {
             "--disable-dev-shm-usage",
             "--host-resolver-rules=MAP web-platform.test 127.0.0.1, MAP *.web-platform.test 127.0.0.1",
             "--ignore-certificate-errors",
+            // ShadowRealm is still behind V8's flag.
+            "--js-flags=--harmony-shadow-realm",
+            "--autoplay-policy=no-user-gesture-required",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("{url}{sep}report={key}"))
@@ -188,6 +191,27 @@ fn testharness_tests_pass_in_chromium_through_every_wrapper() {
         (format!("{http}/host.sub.html"), 1),
         (format!("{https}/secure.https.window.html"), 1),
         (format!("{http}/wasm.window.html"), 1),
+        (format!("{http}/realm.any.shadowrealm-in-window.html"), 3),
+        (
+            format!("{http}/realm.any.shadowrealm-in-shadowrealm.html"),
+            3,
+        ),
+        (
+            format!("{http}/realm.any.shadowrealm-in-dedicatedworker.html"),
+            3,
+        ),
+        (
+            format!("{http}/realm.any.shadowrealm-in-sharedworker.html"),
+            3,
+        ),
+        (
+            format!("{local}/realm.https.any.shadowrealm-in-serviceworker.html"),
+            3,
+        ),
+        (
+            format!("{local}/realm.https.any.shadowrealm-in-audioworklet.html"),
+            3,
+        ),
     ];
     for (url, count) in pages {
         let results = run_page(&s, &url);

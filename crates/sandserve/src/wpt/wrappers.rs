@@ -9,6 +9,8 @@ use std::fmt;
 
 use super::meta;
 
+mod realm;
+
 /// How a wrapper runs its test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Shape {
@@ -29,6 +31,20 @@ enum Shape {
     Service { module: bool },
     /// The worker script itself: the harness, the META scripts, the test.
     WorkerScript { module: bool },
+    /// A window page that runs the test in a ShadowRealm it creates.
+    RealmInWindow,
+    /// A window page that runs the test in a ShadowRealm created inside
+    /// another ShadowRealm.
+    RealmInRealm,
+    /// A window page that runs the test in a ShadowRealm inside an
+    /// AudioWorklet, the worklet module being the wrapper's script.
+    RealmInAudioWorklet,
+    /// A worker script that creates the ShadowRealm and reports its results
+    /// to the page (`fake_import`: through the helpers' fetch-and-evaluate
+    /// import, for service workers, where `import()` is not allowed).
+    RealmWorkerScript { fake_import: bool },
+    /// The AudioWorklet module that creates the ShadowRealm.
+    RealmAudioWorkletScript,
 }
 
 /// A kind of wrapper, by the end of the path that asks for it.
@@ -136,6 +152,71 @@ pub const ALL: &[Wrapper] = &[
         Shape::WorkerScript { module: true },
     ),
     w(
+        ".any.shadowrealm-in-window.html",
+        ".any.js",
+        ".any.js",
+        Some("shadowrealm-in-window"),
+        Shape::RealmInWindow,
+    ),
+    w(
+        ".any.shadowrealm-in-shadowrealm.html",
+        ".any.js",
+        ".any.js",
+        Some("shadowrealm-in-shadowrealm"),
+        Shape::RealmInRealm,
+    ),
+    w(
+        ".any.shadowrealm-in-dedicatedworker.html",
+        ".any.js",
+        ".any.worker-shadowrealm.js",
+        Some("shadowrealm-in-dedicatedworker"),
+        Shape::Dedicated { module: false },
+    ),
+    w(
+        ".any.shadowrealm-in-sharedworker.html",
+        ".any.js",
+        ".any.worker-shadowrealm.js",
+        Some("shadowrealm-in-sharedworker"),
+        Shape::Shared { module: false },
+    ),
+    // These two need a secure context, hence `.https.` in the name, which
+    // the source's name does not have.
+    w(
+        ".https.any.shadowrealm-in-serviceworker.html",
+        ".any.js",
+        ".any.serviceworker-shadowrealm.js",
+        Some("shadowrealm-in-serviceworker"),
+        Shape::Service { module: false },
+    ),
+    w(
+        ".https.any.shadowrealm-in-audioworklet.html",
+        ".any.js",
+        ".any.audioworklet-shadowrealm.js",
+        Some("shadowrealm-in-audioworklet"),
+        Shape::RealmInAudioWorklet,
+    ),
+    w(
+        ".any.worker-shadowrealm.js",
+        ".any.js",
+        ".any.js",
+        None,
+        Shape::RealmWorkerScript { fake_import: false },
+    ),
+    w(
+        ".any.serviceworker-shadowrealm.js",
+        ".any.js",
+        ".any.js",
+        None,
+        Shape::RealmWorkerScript { fake_import: true },
+    ),
+    w(
+        ".any.audioworklet-shadowrealm.js",
+        ".any.js",
+        ".any.js",
+        None,
+        Shape::RealmAudioWorkletScript,
+    ),
+    w(
         ".window.html",
         ".window.js",
         ".window.js",
@@ -209,7 +290,9 @@ impl Wrapper {
     /// The content type of what it generates.
     pub fn content_type(&self) -> &'static str {
         match self.shape {
-            Shape::WorkerScript { .. } => "text/javascript",
+            Shape::WorkerScript { .. }
+            | Shape::RealmWorkerScript { .. }
+            | Shape::RealmAudioWorkletScript => "text/javascript",
             _ => "text/html",
         }
     }
@@ -235,6 +318,10 @@ impl Wrapper {
         };
         Ok(match self.shape {
             Shape::WorkerScript { module } => worker_script(module, &meta, &loads),
+            Shape::RealmWorkerScript { fake_import } => {
+                realm::worker_script(fake_import, &meta, &loads, &query)
+            }
+            Shape::RealmAudioWorkletScript => realm::audio_worklet_script(&meta, &loads),
             shape => page(shape, &meta, &format!("{loads}{query}"), &loads),
         })
     }
@@ -277,6 +364,12 @@ fn page(shape: Shape, meta: &[(String, String)], worker_url: &str, test_url: &st
     }
     out.push_str("<script src=\"/resources/testharness.js\"></script>\n");
     out.push_str("<script src=\"/resources/testharnessreport.js\"></script>\n");
+    if matches!(
+        shape,
+        Shape::RealmInWindow | Shape::RealmInRealm | Shape::RealmInAudioWorklet
+    ) {
+        out.push_str(&format!("<script src=\"{}\"></script>\n", realm::OUTER));
+    }
     if shape == Shape::Extension {
         out.push_str("<script src=\"/resources/testdriver.js\"></script>\n");
         out.push_str("<script src=\"/resources/testdriver-vendor.js\"></script>\n");
@@ -321,7 +414,12 @@ fn page(shape: Shape, meta: &[(String, String)], worker_url: &str, test_url: &st
              fetch_tests_from_worker(registration.installing);\n}})();\n</script>\n",
             if module { ", type: \"module\"" } else { "" }
         )),
-        Shape::WorkerScript { .. } => unreachable!("worker scripts are not pages"),
+        Shape::RealmInWindow => out.push_str(&realm::in_window(meta, test_url)),
+        Shape::RealmInRealm => out.push_str(&realm::in_realm(meta, test_url)),
+        Shape::RealmInAudioWorklet => out.push_str(&realm::in_audio_worklet(worker_url)),
+        Shape::WorkerScript { .. }
+        | Shape::RealmWorkerScript { .. }
+        | Shape::RealmAudioWorkletScript => unreachable!("scripts are not pages"),
     }
     out
 }
