@@ -4,3 +4,4 @@
 //! and a route kind in `crate::dispatch`.
 
 pub mod handler;
+pub mod shared;

@@ -24,7 +24,7 @@ pub mod v0_2 {
             "sandserve:handler/http.request": crate::worlds::handler::state::RequestHandle,
             "sandserve:handler/http.response": crate::worlds::handler::state::ResponseHandle,
             "sandserve:handler/http.response-writer": crate::worlds::handler::state::WriterHandle,
-            "sandserve:handler/stash.lock-guard": crate::worlds::handler::state::LockGuard,
+            "sandserve:handler/stash.lock-guard": crate::worlds::shared::LockGuard,
         },
     });
 }

@@ -10,7 +10,7 @@
 //! linked and grant nothing, except that a route may grant a read-only view
 //! of the document root (a [`Grant`]) through WASI's file system.
 
-mod bindings;
+pub(crate) mod bindings;
 mod host;
 mod state;
 #[cfg(test)]
@@ -27,8 +27,9 @@ use crate::route::Captures;
 use crate::stash::Stash;
 use crate::tenants::{Held, Tenants};
 use crate::topology::Topology;
-use crate::wasm::output::{log_output, tail};
+use crate::wasm::output::tail;
 use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
+use crate::worlds::shared::Common;
 use bindings::{v0_1, v0_2};
 pub use state::ViewPaths;
 use state::{HostState, RequestHandle, ResponseHandle, WriterHandle};
@@ -150,6 +151,7 @@ impl HandlerWorld {
             return (busy.into(), writer);
         };
         let tag = crate::text::log_safe(&format!("{name} {}", request.target)).into_owned();
+        let stash_path = request.path.clone();
         let mut sandbox = match grant {
             None => self.runtime.sandbox(),
             Some(grant) => {
@@ -171,8 +173,15 @@ impl HandlerWorld {
             sandbox,
             request,
             captures,
-            stash: self.stash.clone(),
-            topology: self.topology.clone(),
+            common: Common {
+                stash: self.stash.clone(),
+                topology: self.topology.clone(),
+                stash_path,
+                owner: client,
+                tag,
+                log_budget: limits.max_log_bytes,
+                log_dropped: 0,
+            },
             tenants: self.tenants.clone(),
             response: Default::default(),
             body: Vec::new(),
@@ -185,9 +194,6 @@ impl HandlerWorld {
             view: grant.map(|g| g.paths.clone()),
             response_bytes: 0,
             max_response_bytes: limits.max_response_bytes,
-            tag,
-            log_budget: limits.max_log_bytes,
-            log_dropped: 0,
         };
         let mut store = self.runtime.store(state);
         let call = async {
@@ -229,15 +235,9 @@ impl HandlerWorld {
                 output: tail(&state.sandbox.output),
             }),
         };
-        log_output(&state.tag, &state.sandbox.output, failure.is_some());
-        if state.log_dropped > 0 {
-            tracing::warn!(
-                target: "sandserve::guest",
-                "{}: {} bytes of log lines over wasm.max_log_bytes dropped",
-                state.tag,
-                state.log_dropped
-            );
-        }
+        state
+            .common
+            .log_end(&state.sandbox.output, failure.is_some());
         // A client that went away is no failure worth a warning, and is
         // not answered.
         let gone = matches!(
@@ -249,7 +249,7 @@ impl HandlerWorld {
         );
         if let Some(failure) = failure.as_ref().filter(|f| f.status() >= 500 && !gone) {
             let failure = crate::text::log_safe(&failure.to_string()).into_owned();
-            tracing::warn!(target: "sandserve::guest", "{}: {failure}", state.tag);
+            tracing::warn!(target: "sandserve::guest", "{}: {failure}", state.common.tag);
         }
         let reply = match failure {
             // Part of a response may be on the wire, or nobody is there to

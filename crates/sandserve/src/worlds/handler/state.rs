@@ -1,7 +1,10 @@
 //! What one request's store holds: the sandbox every world has, and what
 //! this world grants — the request, the response being built, the writer
-//! to the client, the stash and the server's names and ports.
+//! to the client, and (in [`Common`]) the stash and the server's names and
+//! ports.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use wasmtime_wasi::{WasiCtxView, WasiView};
@@ -9,10 +12,9 @@ use wasmtime_wasi::{WasiCtxView, WasiView};
 use crate::http::form::{FormError, FormField};
 use crate::http::{Request, Response, ResponseWriter};
 use crate::route::Captures;
-use crate::stash::Stash;
 use crate::tenants::Tenants;
-use crate::topology::Topology;
 use crate::wasm::{Sandbox, Sandboxed, Stop};
+use crate::worlds::shared::{Common, Guest};
 
 /// The `request` resource: there is one per store, so it carries nothing.
 pub struct RequestHandle;
@@ -20,8 +22,6 @@ pub struct RequestHandle;
 pub struct ResponseHandle;
 /// The `response-writer` resource.
 pub struct WriterHandle;
-/// The `stash.lock-guard` resource: the stash lock, held.
-pub struct LockGuard(#[allow(dead_code)] pub(super) crate::stash::LockHeld);
 
 /// Where a granted read-only view is in the guest's file system.
 #[derive(Clone, Debug, Default)]
@@ -39,8 +39,8 @@ pub struct HostState {
     pub(super) sandbox: Sandbox,
     pub(super) request: Arc<Request>,
     pub(super) captures: Captures,
-    pub(super) stash: Arc<Stash>,
-    pub(super) topology: Arc<Topology>,
+    /// The stash, the server's names and ports, the log.
+    pub(super) common: Common,
     /// Counts what the client holds (sleeping handlers).
     pub(super) tenants: Arc<Tenants>,
     /// The response's head and switches; its body is kept in `body`.
@@ -63,12 +63,6 @@ pub struct HostState {
     pub(super) view: Option<ViewPaths>,
     pub(super) response_bytes: u64,
     pub(super) max_response_bytes: u64,
-    /// Names the request in log lines (escaped for the log).
-    pub(super) tag: String,
-    /// Bytes of `log` lines still allowed.
-    pub(super) log_budget: usize,
-    /// Bytes of `log` lines dropped over the budget.
-    pub(super) log_dropped: u64,
 }
 
 impl HostState {
@@ -101,6 +95,16 @@ impl Sandboxed for HostState {
     }
 }
 
+impl Guest for HostState {
+    fn common(&mut self) -> &mut Common {
+        &mut self.common
+    }
+
+    fn client_gone(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.writer.transport().gone())
+    }
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
@@ -115,3 +119,4 @@ fn shown(name: &[u8]) -> String {
     let text = String::from_utf8_lossy(name);
     text.chars().take(64).collect()
 }
+crate::impl_shared_interfaces!(HostState);

@@ -1,11 +1,9 @@
-//! The host side of each imported interface, one module each, for both
-//! versions of the world.
+//! The host side of each interface only this world imports, one module
+//! each, for both versions of the world (`server`, `stash` and `log` are
+//! `crate::worlds::shared`'s).
 
-mod log;
 mod request;
 mod response;
-mod server;
-mod stash;
 mod timing;
 mod view;
 mod writer;

@@ -45,7 +45,7 @@ impl HostState {
         };
         self.sandbox.clock.resume();
         Ok(result.map_err(|e| {
-            tracing::debug!("{}: the client connection failed: {e}", self.tag);
+            tracing::debug!("{}: the client connection failed: {e}", self.common.tag);
             self.writer.break_framing();
             self.client_gone = true;
             self.gone_reported = 1;

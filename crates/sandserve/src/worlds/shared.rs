@@ -1,0 +1,289 @@
+//! The interfaces every world imports alike — `server`, `stash` (and its
+//! lock) and `log` of `sandserve:handler@0.2.0` (and 0.1.0) — implemented
+//! once for any store that holds [`Common`]. A world's store implements
+//! [`Guest`]; `timing`, whose waiting depends on the world's client, stays
+//! with each world.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use wasmtime::component::Resource;
+
+use crate::stash::{LockHeld, Stash};
+use crate::text::log_safe;
+use crate::topology::Topology;
+use crate::wasm::{Sandboxed, Stop};
+
+/// What an instance of any world is granted besides its sandbox: the stash
+/// (its keys under `stash_path` unless a guest names another), the server's
+/// names and ports, and its share of the log.
+pub struct Common {
+    pub stash: Arc<Stash>,
+    pub topology: Arc<Topology>,
+    /// The default path of stash keys: the request's.
+    pub stash_path: String,
+    /// Who owns what the guest stores (its client's address).
+    pub owner: IpAddr,
+    /// Names the request or connection in log lines (escaped for the log).
+    pub tag: String,
+    /// Bytes of `log` lines still allowed.
+    pub log_budget: usize,
+    /// Bytes of `log` lines dropped over the budget.
+    pub log_dropped: u64,
+}
+
+impl Common {
+    /// Logs what the guest printed and the lines it lost over its budget.
+    pub fn log_end(&self, output: &crate::wasm::output::LogSink, failed: bool) {
+        crate::wasm::output::log_output(&self.tag, output, failed);
+        if self.log_dropped > 0 {
+            tracing::warn!(
+                target: "sandserve::guest",
+                "{}: {} bytes of log lines over wasm.max_log_bytes dropped",
+                self.tag,
+                self.log_dropped
+            );
+        }
+    }
+}
+
+/// The stash lock, held: the `stash.lock-guard` resource.
+pub struct LockGuard(#[allow(dead_code)] pub LockHeld);
+
+/// A world's store: its sandbox, what it shares with every world, and when
+/// its client goes (a guest parked on the stash lock is stopped then).
+pub trait Guest: Sandboxed {
+    /// What every world grants.
+    fn common(&mut self) -> &mut Common;
+    /// Resolves when the client has gone.
+    fn client_gone(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// Takes the stash lock, parked while another guest holds it (wall time,
+/// not CPU time). The guard lives in the resource table, so it is released
+/// when the guest drops it or the store goes, however the instance ended.
+pub async fn lock_stash<T: Guest>(state: &mut T) -> wasmtime::Result<Resource<LockGuard>> {
+    let stash = state.common().stash.clone();
+    state.sandbox().give_turn();
+    state.sandbox().clock.suspend();
+    let held = tokio::select! {
+        held = stash.hold_lock() => Some(held),
+        _ = state.client_gone() => None,
+    };
+    state.sandbox().clock.resume();
+    let Some(held) = held else {
+        return Err(Stop::ClientGone.into());
+    };
+    Ok(state.sandbox().table.push(LockGuard(held))?)
+}
+
+/// Longest line a guest may log; longer ones are cut.
+const MAX_LINE: usize = 4096;
+
+/// A guest's line in the server's log, tagged, escaped (a line break or a
+/// terminal escape cannot forge a log line), and bounded per instance by
+/// `wasm.max_log_bytes` together with its stdout and stderr.
+pub fn log_line(c: &mut Common, level: tracing::Level, message: String) {
+    if c.log_budget < message.len() {
+        c.log_dropped = c.log_dropped.saturating_add(message.len() as u64);
+        return;
+    }
+    c.log_budget -= message.len();
+    let mut message = message;
+    if message.len() > MAX_LINE {
+        let mut cut = MAX_LINE;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    let tag = &c.tag;
+    let message = log_safe(&message);
+    match level {
+        tracing::Level::ERROR => tracing::error!(target: "sandserve::guest", "{tag}: {message}"),
+        tracing::Level::WARN => tracing::warn!(target: "sandserve::guest", "{tag}: {message}"),
+        tracing::Level::INFO => tracing::info!(target: "sandserve::guest", "{tag}: {message}"),
+        tracing::Level::DEBUG => tracing::debug!(target: "sandserve::guest", "{tag}: {message}"),
+        tracing::Level::TRACE => tracing::trace!(target: "sandserve::guest", "{tag}: {message}"),
+    }
+}
+
+/// Implements the shared interfaces (`server`, `stash`, `log`, both
+/// versions) for a world's store type, which implements [`Guest`].
+#[macro_export]
+macro_rules! impl_shared_interfaces {
+    ($state:ty) => {
+        $crate::impl_shared_interfaces!(@stash $state, v0_1 {});
+        $crate::impl_shared_interfaces!(@stash $state, v0_2 {
+            async fn lock(
+                &mut self,
+            ) -> wasmtime::Result<wasmtime::component::Resource<$crate::worlds::shared::LockGuard>> {
+                $crate::worlds::shared::lock_stash(self).await
+            }
+        });
+        $crate::impl_shared_interfaces!(@log $state, v0_1);
+        $crate::impl_shared_interfaces!(@log $state, v0_2);
+
+        impl $crate::worlds::handler::bindings::v0_2::sandserve::handler::stash::HostLockGuard
+            for $state
+        {
+            fn drop(
+                &mut self,
+                guard: wasmtime::component::Resource<$crate::worlds::shared::LockGuard>,
+            ) -> wasmtime::Result<()> {
+                use $crate::wasm::Sandboxed;
+                self.sandbox().table.delete(guard)?;
+                Ok(())
+            }
+        }
+
+        impl $crate::worlds::handler::bindings::v0_2::sandserve::handler::server::Host for $state {
+            fn browser_host(&mut self) -> wasmtime::Result<String> {
+                use $crate::worlds::shared::Guest;
+                Ok(self.common().topology.browser_host().to_string())
+            }
+
+            fn domain(&mut self, host: String, subdomain: String) -> wasmtime::Result<Option<String>> {
+                use $crate::worlds::shared::Guest;
+                Ok(self.common().topology.domain(&host, &subdomain).map(str::to_string))
+            }
+
+            fn ports(&mut self, scheme: String) -> wasmtime::Result<Vec<u16>> {
+                use $crate::worlds::shared::Guest;
+                Ok(self.common().topology.ports(&scheme).unwrap_or_default().to_vec())
+            }
+
+            fn schemes(&mut self) -> wasmtime::Result<Vec<String>> {
+                use $crate::worlds::shared::Guest;
+                Ok(self.common().topology.schemes().map(str::to_string).collect())
+            }
+
+            fn subdomains(&mut self) -> wasmtime::Result<Vec<String>> {
+                use $crate::worlds::shared::Guest;
+                Ok(self.common().topology.subdomains().map(str::to_string).collect())
+            }
+
+            fn not_subdomains(&mut self) -> wasmtime::Result<Vec<String>> {
+                use $crate::worlds::shared::Guest;
+                Ok(self.common().topology.not_subdomains().to_vec())
+            }
+
+            fn alternate_hosts(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+                use $crate::worlds::shared::Guest;
+                Ok(self
+                    .common()
+                    .topology
+                    .alternate_hosts()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect())
+            }
+        }
+
+        impl $crate::worlds::handler::bindings::v0_1::sandserve::handler::server::Host for $state {
+            fn browser_host(&mut self) -> wasmtime::Result<String> {
+                $crate::worlds::handler::bindings::v0_2::sandserve::handler::server::Host::browser_host(self)
+            }
+
+            fn domain(&mut self, host: String, subdomain: String) -> wasmtime::Result<Option<String>> {
+                $crate::worlds::handler::bindings::v0_2::sandserve::handler::server::Host::domain(
+                    self, host, subdomain,
+                )
+            }
+
+            fn ports(&mut self, scheme: String) -> wasmtime::Result<Vec<u16>> {
+                $crate::worlds::handler::bindings::v0_2::sandserve::handler::server::Host::ports(self, scheme)
+            }
+        }
+    };
+
+    (@stash $state:ty, $v:ident { $($extra:tt)* }) => {
+        const _: () = {
+            use $crate::stash::StashError as Error;
+            use $crate::worlds::handler::bindings::$v::sandserve::handler::stash::{Host, StashError};
+            use $crate::worlds::shared::Guest;
+
+            fn convert(e: Error) -> StashError {
+                match e {
+                    Error::InvalidKey(k) => StashError::InvalidKey(k),
+                    Error::AlreadyPresent => StashError::AlreadyPresent,
+                    Error::TooLarge(why) => StashError::TooLarge(why),
+                }
+            }
+
+            impl Host for $state {
+                fn put(
+                    &mut self,
+                    key: String,
+                    value: Vec<u8>,
+                    path: Option<String>,
+                ) -> wasmtime::Result<Result<(), StashError>> {
+                    let c = self.common();
+                    let path = path.unwrap_or_else(|| c.stash_path.clone());
+                    Ok(c.stash.put(&path, &key, value, c.owner).map_err(convert))
+                }
+
+                fn take(
+                    &mut self,
+                    key: String,
+                    path: Option<String>,
+                ) -> wasmtime::Result<Result<Option<Vec<u8>>, StashError>> {
+                    let c = self.common();
+                    let path = path.unwrap_or_else(|| c.stash_path.clone());
+                    Ok(c.stash.take(&path, &key).map_err(convert))
+                }
+
+                fn peek(
+                    &mut self,
+                    key: String,
+                    path: Option<String>,
+                ) -> wasmtime::Result<Result<Option<Vec<u8>>, StashError>> {
+                    let c = self.common();
+                    let path = path.unwrap_or_else(|| c.stash_path.clone());
+                    Ok(c.stash.peek(&path, &key).map_err(convert))
+                }
+
+                fn compare_and_swap(
+                    &mut self,
+                    key: String,
+                    path: Option<String>,
+                    expected: Option<Vec<u8>>,
+                    new: Option<Vec<u8>>,
+                ) -> wasmtime::Result<Result<bool, StashError>> {
+                    let c = self.common();
+                    let path = path.unwrap_or_else(|| c.stash_path.clone());
+                    Ok(c
+                        .stash
+                        .compare_and_swap(&path, &key, expected.as_deref(), new, c.owner)
+                        .map_err(convert))
+                }
+
+                $($extra)*
+            }
+        };
+    };
+
+    (@log $state:ty, $v:ident) => {
+        impl $crate::worlds::handler::bindings::$v::sandserve::handler::log::Host for $state {
+            fn log(
+                &mut self,
+                level: $crate::worlds::handler::bindings::$v::sandserve::handler::log::Level,
+                message: String,
+            ) -> wasmtime::Result<()> {
+                use $crate::worlds::handler::bindings::$v::sandserve::handler::log::Level;
+                use $crate::worlds::shared::Guest;
+                let level = match level {
+                    Level::Error => tracing::Level::ERROR,
+                    Level::Warn => tracing::Level::WARN,
+                    Level::Info => tracing::Level::INFO,
+                    Level::Debug => tracing::Level::DEBUG,
+                    Level::Trace => tracing::Level::TRACE,
+                };
+                $crate::worlds::shared::log_line(self.common(), level, message);
+                Ok(())
+            }
+        }
+    };
+}
