@@ -1,6 +1,7 @@
 //! Builds every guest in `guest-examples/` for wasm32-wasip2 and generates
-//! `for_each_guest!`, which `tests/handlers.rs` uses to require one test per
-//! guest (a guest without a test fails the build).
+//! `for_each_guest!` and `for_each_websocket_guest!`, which `tests/handlers.rs`
+//! and `tests/websocket.rs` use to require one test per guest (a guest
+//! without a test fails the build).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,7 +10,12 @@ fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let repo = manifest.parent().unwrap().to_path_buf();
     let guests = repo.join("guest-examples");
-    for watched in ["guest-examples", "crates/sandserve-guest", "wit"] {
+    for watched in [
+        "guest-examples",
+        "crates/sandserve-guest",
+        "crates/sandserve-websocket-guest",
+        "wit",
+    ] {
         println!("cargo:rerun-if-changed={}", repo.join(watched).display());
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
@@ -46,16 +52,27 @@ fn main() {
         "/// Where the built guests are.\npub const GUEST_DIR: &str = {:?};\n\n",
         wasm_dir.display().to_string()
     );
-    code.push_str("/// Calls `$m!(test_name, \"file-stem\")` for every guest.\n#[macro_export]\nmacro_rules! for_each_guest {\n    ($m:ident) => {\n");
-    for name in &names {
-        let file = name.replace('-', "_");
-        assert!(
-            wasm_dir.join(format!("{file}.wasm")).exists(),
-            "{file}.wasm was not built"
-        );
-        code.push_str(&format!("        $m!({file}, {name:?});\n"));
+    // WebSocket guests (`ws-…`, `hostile-ws-…`) have their tests in
+    // tests/websocket.rs; the others in tests/handlers.rs.
+    let websocket = |name: &str| name.starts_with("ws-") || name.starts_with("hostile-ws-");
+    for (macro_name, which) in [
+        ("for_each_guest", false),
+        ("for_each_websocket_guest", true),
+    ] {
+        code.push_str(&format!(
+            "/// Calls `$m!(test_name, \"file-stem\")` for every {}guest.\n#[macro_export]\nmacro_rules! {macro_name} {{\n    ($m:ident) => {{\n",
+            if which { "WebSocket " } else { "request handler " }
+        ));
+        for name in names.iter().filter(|n| websocket(n) == which) {
+            let file = name.replace('-', "_");
+            assert!(
+                wasm_dir.join(format!("{file}.wasm")).exists(),
+                "{file}.wasm was not built"
+            );
+            code.push_str(&format!("        $m!({file}, {name:?});\n"));
+        }
+        code.push_str("    };\n}\n");
     }
-    code.push_str("    };\n}\n");
     std::fs::write(out.join("guests.rs"), code).unwrap();
 }
 

@@ -18,6 +18,7 @@ pub use crate::tenants::PerClient;
 pub use crate::wasm::compiler::Compiler;
 pub use crate::wasm::limits::MemoryReset;
 pub use crate::wasm::WasmLimits;
+pub use crate::websocket::WebSocketLimits;
 
 /// The whole configuration.
 #[derive(Clone, Debug, Deserialize)]
@@ -53,6 +54,8 @@ pub struct Config {
     pub stash: StashLimits,
     /// Limits on what `?pipe=` may ask for.
     pub pipes: PipeLimits,
+    /// Limits on WebSocket connections.
+    pub websockets: WebSocketLimits,
     /// Caps on what one client address may hold at once.
     pub per_client: PerClient,
     /// Routes to handlers, tried before the default routes. Default: none.
@@ -75,8 +78,10 @@ pub struct Config {
     pub log_level: Option<String>,
     /// Worker threads serving connections. Default: one per core.
     pub threads: Option<usize>,
-    /// wpt's WebSocket handler directories; accepted, not served.
-    pub ws_doc_root: Option<serde_json::Value>,
+    /// The directory of WebSocket handlers: `/NAME` on a `ws` or `wss` port
+    /// runs `NAME_wsh.wasm` there. Default: `websockets/handlers` under the
+    /// document root (as `wpt serve`).
+    pub ws_doc_root: Option<PathBuf>,
     /// wpt's; accepted, not served.
     pub ws_extra: Option<serde_json::Value>,
     /// wpt's logging settings; accepted and ignored (see `log_level`).
@@ -101,6 +106,7 @@ impl Default for Config {
             wasm: WasmLimits::default(),
             stash: StashLimits::default(),
             pipes: PipeLimits::default(),
+            websockets: WebSocketLimits::default(),
             per_client: PerClient::default(),
             routes: Vec::new(),
             python: PythonConfig::default(),
@@ -511,6 +517,9 @@ impl Config {
         }
         if let Some(script) = &self.wpt.inject_script {
             self.wpt.inject_script = Some(base.join(script));
+        }
+        if let Some(dir) = &self.ws_doc_root {
+            self.ws_doc_root = Some(base.join(dir));
         }
         if let Some(dir) = &self.wasm.cache_dir {
             self.wasm.cache_dir = Some(base.join(dir));

@@ -43,6 +43,7 @@ pub(crate) mod text;
 pub(crate) mod tls;
 pub(crate) mod topology;
 pub(crate) mod wasm;
+pub(crate) mod websocket;
 pub(crate) mod worlds;
 pub(crate) mod wpt;
 

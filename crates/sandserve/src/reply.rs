@@ -136,6 +136,15 @@ pub enum ErrorAnswer {
     },
     /// The client's address already holds all it may of something.
     Crowded(AtCap),
+    /// A request on a WebSocket port that is not a valid opening handshake:
+    /// why. `version` is true when only `Sec-WebSocket-Version` is wrong
+    /// (answered `426` naming the version served).
+    NotWebSocket {
+        /// What is wrong.
+        why: &'static str,
+        /// Only the version is wrong.
+        version: bool,
+    },
 }
 
 impl ErrorAnswer {
@@ -166,6 +175,8 @@ impl ErrorAnswer {
             ErrorAnswer::Guest { code, .. } => *code,
             ErrorAnswer::Busy { .. } => 503,
             ErrorAnswer::Crowded(_) => 429,
+            ErrorAnswer::NotWebSocket { version: true, .. } => 426,
+            ErrorAnswer::NotWebSocket { .. } => 400,
         }
     }
 
@@ -180,6 +191,7 @@ impl ErrorAnswer {
                 | ErrorAnswer::BodyTooLarge { .. }
                 | ErrorAnswer::HeadTimeout
                 | ErrorAnswer::BodyTimeout
+                | ErrorAnswer::NotWebSocket { .. }
         )
     }
 
@@ -190,6 +202,9 @@ impl ErrorAnswer {
             response
                 .headers
                 .push("Content-Range", format!("bytes */{size}"));
+        }
+        if let ErrorAnswer::NotWebSocket { version: true, .. } = self {
+            response.headers.push("Sec-WebSocket-Version", "13");
         }
         response.close_connection = self.closes_connection();
         response
@@ -243,6 +258,9 @@ impl fmt::Display for ErrorAnswer {
             ErrorAnswer::Guest { message, .. } => write!(f, "{message}"),
             ErrorAnswer::Busy { what } => write!(f, "busy: {what}"),
             ErrorAnswer::Crowded(cap) => write!(f, "too many requests: {cap}"),
+            ErrorAnswer::NotWebSocket { why, .. } => {
+                write!(f, "this port serves WebSockets: {why}")
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["text", "tenants"],
     &["http", "route", "stash", "wasm", "mounts", "topology"],
     &["sub"],
-    &["files", "pipes", "wpt"],
+    &["files", "pipes", "wpt", "websocket"],
     &["config", "reply"],
     &["tls", "worlds"],
     &["dispatch"],

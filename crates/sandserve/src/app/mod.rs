@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::{default_cache_dir, Config, ConfigError};
-use crate::dispatch::{Dispatcher, Guests, RouteKind, WptLayer};
+use crate::dispatch::{Dispatcher, Guests, RouteKind, WebSockets, WptLayer};
 use crate::files::FileServer;
-use crate::mounts::{MountError, Mounts};
+use crate::mounts::{MountError, Mounts, RootDir};
 use crate::route::{Methods, Pattern, PatternError, RouteTable};
 use crate::stash::Stash;
 use crate::tenants::Tenants;
@@ -20,6 +20,7 @@ use crate::tls::TlsError;
 use crate::topology::{HostError, HostNames, Topology};
 use crate::wasm::{Runtime, RuntimeError};
 use crate::worlds::handler::HandlerWorld;
+use crate::worlds::websocket::WebSocketWorld;
 use crate::wpt;
 
 /// Why the server could not start.
@@ -151,6 +152,17 @@ impl App {
         let stash = Arc::new(Stash::new(config.stash.clone(), tenants.clone()));
         let topology = Arc::new(topology);
         let mounts = Arc::new(mounts);
+        let websockets = WebSockets {
+            world: WebSocketWorld::new(
+                runtime.clone(),
+                stash.clone(),
+                topology.clone(),
+                tenants.clone(),
+                config.websockets.clone(),
+            )
+            .map_err(|e| StartError::Runtime(RuntimeError::Linker(e)))?,
+            root: ws_root(config, &mounts),
+        };
         let handlers = HandlerWorld::new(
             runtime.clone(),
             stash,
@@ -179,8 +191,15 @@ impl App {
             inject_script: config.wpt.inject_script.clone(),
             latency: std::time::Duration::from_millis(config.wpt.latency_ms),
         };
-        let dispatcher =
-            Dispatcher::new(routes(config)?, files, config.pipes, handlers, guests, wpt);
+        let dispatcher = Dispatcher::new(
+            routes(config)?,
+            files,
+            config.pipes,
+            handlers,
+            guests,
+            wpt,
+            websockets,
+        );
         Ok(App {
             dispatcher: Arc::new(dispatcher),
             runtime,
@@ -189,6 +208,16 @@ impl App {
             routed_handlers: config.routes.iter().map(|r| r.handler.clone()).collect(),
         })
     }
+}
+
+/// `ws_doc_root` (default: `websockets/handlers` under the document root),
+/// open; `None` when it is not a directory.
+fn ws_root(config: &Config, mounts: &Mounts) -> Option<Arc<RootDir>> {
+    let dir = config
+        .ws_doc_root
+        .clone()
+        .unwrap_or_else(|| mounts.doc_root().join("websockets").join("handlers"));
+    RootDir::open_dir(&dir).ok().map(Arc::new)
 }
 
 /// The Python runner installed with the binary: `sandserve-python.wasm`

@@ -18,6 +18,7 @@ use crate::route::{Captures, RouteTable};
 use crate::sub::{substitute, Escape, SubContext};
 use crate::wasm::{LoadError, Source};
 use crate::worlds::handler::{Grant, HandlerWorld, LoadedHandler};
+use crate::worlds::websocket::WebSocketWorld;
 use crate::wpt::{self, inject, Wrapper};
 
 pub mod view;
@@ -67,6 +68,15 @@ pub struct Guests {
     pub wasm_view: bool,
 }
 
+/// What answers the `ws` and `wss` ports: the WebSocket handler world, and
+/// the directory of handlers (`ws_doc_root`), when there is one.
+pub struct WebSockets {
+    /// The world.
+    pub world: WebSocketWorld,
+    /// `ws_doc_root`, open; `None` when it does not exist.
+    pub root: Option<Arc<RootDir>>,
+}
+
 /// Routes requests to what answers them.
 pub struct Dispatcher {
     routes: RouteTable<RouteKind>,
@@ -75,6 +85,7 @@ pub struct Dispatcher {
     handlers: HandlerWorld,
     guests: Guests,
     wpt: WptLayer,
+    websockets: WebSockets,
     /// Work that holds a whole body in memory to change it (substitution,
     /// gzip) runs off the threads that serve connections, this many at once.
     heavy: Semaphore,
@@ -90,6 +101,7 @@ impl Dispatcher {
         handlers: HandlerWorld,
         guests: Guests,
         wpt: WptLayer,
+        websockets: WebSockets,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Dispatcher {
@@ -99,6 +111,7 @@ impl Dispatcher {
             handlers,
             guests,
             wpt,
+            websockets,
             heavy: Semaphore::new(cores),
         }
     }
@@ -122,6 +135,9 @@ impl Dispatcher {
     ) -> (Reply, ResponseWriter) {
         if !self.wpt.latency.is_zero() {
             tokio::time::sleep(self.wpt.latency).await;
+        }
+        if request.peer.scheme.is_websocket() {
+            return self.websocket(request, writer).await;
         }
         let rewritten = self
             .wpt
@@ -185,6 +201,58 @@ impl Dispatcher {
                 (self.injected(reply).await, writer)
             }
         }
+    }
+
+    /// A request on a `ws` or `wss` port: `/NAME` runs `NAME_wsh.wasm` of
+    /// `ws_doc_root` (`404` when there is none, before any upgrade); the
+    /// request must be an opening handshake (`400`, or `426` for another
+    /// version).
+    async fn websocket(
+        &self,
+        request: Arc<Request>,
+        writer: ResponseWriter,
+    ) -> (Reply, ResponseWriter) {
+        let Some(root) = &self.websockets.root else {
+            return (not_found(&request), writer);
+        };
+        let Some(rel) = ws_handler_path(&request.path) else {
+            return (not_found(&request), writer);
+        };
+        let opened = match root.open(&rel) {
+            Ok(opened) if opened.meta.is_file() => opened,
+            Ok(_) => return (not_found(&request), writer),
+            Err(e) => return (unresolved(&request, e), writer),
+        };
+        let key = match crate::websocket::check_handshake(&request) {
+            Ok(key) => key,
+            Err(no) => {
+                let answer = ErrorAnswer::NotWebSocket {
+                    why: no.why,
+                    version: no.version,
+                };
+                return (answer.into(), writer);
+            }
+        };
+        let name = format!("{}_wsh.wasm", request.path);
+        let source = Source {
+            key: root.path().join(&rel),
+            file: Some(Arc::new(opened.file)),
+        };
+        let loaded = match self.websockets.world.load(&source).await {
+            Ok(loaded) => loaded,
+            Err(LoadError::Missing) => return (not_found(&request), writer),
+            Err(error) => {
+                let e = ErrorAnswer::HandlerUnusable {
+                    handler: name,
+                    error,
+                };
+                return (e.into(), writer);
+            }
+        };
+        self.websockets
+            .world
+            .serve(&loaded, &name, request, key, writer)
+            .await
     }
 
     /// A test wrapper, generated from its source as it is now: the source's
@@ -572,4 +640,18 @@ fn not_found(request: &Request) -> Reply {
         }
         .into(),
     )
+}
+
+/// The handler file of a WebSocket path, relative to `ws_doc_root`:
+/// `/a/b` → `a/b_wsh.wasm`. Paths with empty, `.` or `..` segments, or
+/// percent escapes, name none.
+fn ws_handler_path(path: &str) -> Option<PathBuf> {
+    let rel = path.strip_prefix('/')?;
+    let ok = !rel.is_empty()
+        && !rel.contains('%')
+        && !rel.contains('\\')
+        && rel
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..");
+    ok.then(|| PathBuf::from(format!("{rel}_wsh.wasm")))
 }

@@ -16,15 +16,26 @@ pub enum Scheme {
     Http,
     /// TLS.
     Https,
+    /// WebSockets over plain TCP.
+    Ws,
+    /// WebSockets over TLS.
+    Wss,
 }
 
 impl Scheme {
-    /// `"http"` or `"https"`.
+    /// `"http"`, `"https"`, `"ws"` or `"wss"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Scheme::Http => "http",
             Scheme::Https => "https",
+            Scheme::Ws => "ws",
+            Scheme::Wss => "wss",
         }
+    }
+
+    /// Whether the listener serves WebSockets.
+    pub fn is_websocket(self) -> bool {
+        matches!(self, Scheme::Ws | Scheme::Wss)
     }
 }
 

@@ -83,6 +83,39 @@ impl Transport {
         }
     }
 
+    /// Writes `data` and flushes it, each write within the send timeout
+    /// (time without progress, not the whole write). On failure, also says
+    /// how many bytes were written.
+    pub async fn send(&mut self, data: &[u8]) -> Result<(), (io::Error, usize)> {
+        let limit = self.send_timeout;
+        let io = &mut self.io;
+        let stalled = || io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading");
+        let mut written = 0;
+        while written < data.len() {
+            let wrote = match limit {
+                Some(limit) => {
+                    match tokio::time::timeout(limit, io.write(&data[written..])).await {
+                        Ok(r) => r,
+                        Err(_) => Err(stalled()),
+                    }
+                }
+                None => io.write(&data[written..]).await,
+            };
+            match wrote {
+                Ok(0) => return Err((io::ErrorKind::WriteZero.into(), written)),
+                Ok(n) => written += n,
+                Err(e) => return Err((e, written)),
+            }
+        }
+        let flushed = match limit {
+            Some(limit) => tokio::time::timeout(limit, io.flush())
+                .await
+                .unwrap_or_else(|_| Err(stalled())),
+            None => io.flush().await,
+        };
+        flushed.map_err(|e| (e, written))
+    }
+
     /// Whether [`Transport::gone`] has seen the client go.
     pub fn is_gone(&self) -> bool {
         self.gone
@@ -480,29 +513,13 @@ impl ResponseWriter {
     /// Writes `data` and flushes it, each write within the send timeout
     /// (time without progress, not the whole write).
     async fn put(&mut self, data: &[u8]) -> io::Result<()> {
-        let limit = self.transport.send_timeout;
-        let io = self.transport.io();
-        let stalled = || io::Error::new(io::ErrorKind::TimedOut, "the client stopped reading");
-        let mut written = 0;
-        while written < data.len() {
-            let n = match limit {
-                Some(limit) => tokio::time::timeout(limit, io.write(&data[written..]))
-                    .await
-                    .map_err(|_| stalled())??,
-                None => io.write(&data[written..]).await?,
-            };
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            written += n;
-            self.total_written += n as u64;
-        }
-        match limit {
-            Some(limit) => tokio::time::timeout(limit, io.flush())
-                .await
-                .map_err(|_| stalled())?,
-            None => io.flush().await,
-        }
+        let result = self.transport.send(data).await;
+        let sent = match &result {
+            Ok(()) => data.len(),
+            Err((_, n)) => *n,
+        };
+        self.total_written += sent as u64;
+        result.map_err(|(e, _)| e)
     }
 }
 

@@ -124,8 +124,16 @@ impl Server {
             }
             let (scheme, acceptor) = match scheme_name.as_str() {
                 "http" | "http-local" | "http-public" => (Scheme::Http, None),
-                "https" | "https-local" | "https-public" => match &tls {
-                    Some(tls) => (Scheme::Https, Some(tls.acceptor.clone())),
+                "ws" => (Scheme::Ws, None),
+                "https" | "https-local" | "https-public" | "wss" => match &tls {
+                    Some(tls) => {
+                        let scheme = if scheme_name == "wss" {
+                            Scheme::Wss
+                        } else {
+                            Scheme::Https
+                        };
+                        (scheme, Some(tls.acceptor.clone()))
+                    }
                     None => {
                         tracing::info!("ssl type is none: {scheme_name} ports are not served");
                         ports.insert(scheme_name.clone(), unserved_ports(&config, specs).await);

@@ -5,3 +5,4 @@
 
 pub mod handler;
 pub mod shared;
+pub mod websocket;

@@ -1,0 +1,29 @@
+//! Host bindings of the `websocket-handler` world (`wit/handler.wit`). The
+//! interfaces it shares with the request handler world are that world's own
+//! bindings, so one implementation serves both.
+
+wasmtime::component::bindgen!({
+    world: "websocket-handler",
+    path: "../../wit",
+    imports: {
+        "sandserve:handler/websocket.[method]connection.receive-message": async | trappable,
+        "sandserve:handler/websocket.[method]connection.send-text": async | trappable,
+        "sandserve:handler/websocket.[method]connection.send-binary": async | trappable,
+        "sandserve:handler/websocket.[method]connection.send-ping": async | trappable,
+        "sandserve:handler/websocket.[method]connection.close": async | trappable,
+        "sandserve:handler/websocket.[method]connection.write-frame": async | trappable,
+        "sandserve:handler/websocket.[method]connection.write-raw": async | trappable,
+        default: trappable,
+    },
+    exports: { default: async },
+    with: {
+        "sandserve:handler/types": crate::worlds::handler::bindings::v0_2::sandserve::handler::types,
+        "sandserve:handler/server": crate::worlds::handler::bindings::v0_2::sandserve::handler::server,
+        "sandserve:handler/stash": crate::worlds::handler::bindings::v0_2::sandserve::handler::stash,
+        "sandserve:handler/log": crate::worlds::handler::bindings::v0_2::sandserve::handler::log,
+        "sandserve:handler/timing": crate::worlds::handler::bindings::v0_2::sandserve::handler::timing,
+        "sandserve:handler/websocket.handshake-request": crate::worlds::websocket::state::HandshakeRequest,
+        "sandserve:handler/websocket.handshake-response": crate::worlds::websocket::state::HandshakeResponse,
+        "sandserve:handler/websocket.connection": crate::worlds::websocket::state::ConnectionHandle,
+    },
+});

@@ -1,0 +1,242 @@
+//! The WebSocket handler world, `websocket-handler` of
+//! `sandserve:handler@0.2.0` (`wit/handler.wit`): its bindings, what its
+//! store holds and the host side of what only it imports (`state`), and the
+//! executor — one connection in one fresh instance: `handshake`, then (when
+//! it accepts) the `101` and `transfer`, then the closing handshake.
+//!
+//! The world grants the handshake's request and answer, the connection,
+//! `sleep`, the stash and its lock, the server's names and ports and a log —
+//! the last four shared with the request handler world — and WASI's
+//! interfaces, granting nothing.
+
+mod bindings;
+mod state;
+
+use std::sync::Arc;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+
+use crate::http::{Request, ResponseWriter};
+use crate::reply::{ErrorAnswer, Reply};
+use crate::stash::Stash;
+use crate::tenants::{Held, Tenants};
+use crate::topology::Topology;
+use crate::wasm::output::tail;
+use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
+use crate::websocket::{self as ws, Connection, WebSocketLimits};
+use crate::worlds::shared::Common;
+use bindings::WebsocketHandlerPre;
+use state::{ConnectionHandle, HandshakeRequest, HandshakeResponse, WsState};
+
+/// A WebSocket handler component, linked and ready.
+pub type LoadedWsHandler = Loaded<WebsocketHandlerPre<WsState>>;
+
+/// The WebSocket handler world.
+pub struct WebSocketWorld {
+    runtime: Arc<Runtime>,
+    linker: Linker<WsState>,
+    stash: Arc<Stash>,
+    topology: Arc<Topology>,
+    tenants: Arc<Tenants>,
+    limits: WebSocketLimits,
+}
+
+impl World for WebSocketWorld {
+    type Pre = WebsocketHandlerPre<WsState>;
+
+    fn link(&self, component: &Component) -> wasmtime::Result<Self::Pre> {
+        WebsocketHandlerPre::new(self.linker.instantiate_pre(component)?)
+    }
+}
+
+impl WebSocketWorld {
+    /// The world on `runtime`, granting `stash` and `topology`, each client
+    /// what `tenants` allows, each connection what `limits` allows.
+    pub fn new(
+        runtime: Arc<Runtime>,
+        stash: Arc<Stash>,
+        topology: Arc<Topology>,
+        tenants: Arc<Tenants>,
+        limits: WebSocketLimits,
+    ) -> wasmtime::Result<Self> {
+        let mut linker = Linker::new(runtime.engine());
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::WebsocketHandler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        Ok(WebSocketWorld {
+            runtime,
+            linker,
+            stash,
+            topology,
+            tenants,
+            limits,
+        })
+    }
+
+    /// The handler in `source`, compiled and linked for this world.
+    pub async fn load(&self, source: &Source) -> Result<Arc<LoadedWsHandler>, LoadError> {
+        self.runtime.load(self, source).await
+    }
+
+    /// Runs the connection of `request` (an opening handshake with `key`)
+    /// with `handler` (named `name` in messages), in a fresh instance with
+    /// every limit armed. The reply is `Written` once the handshake was
+    /// answered (the connection then closes), else the error to answer.
+    pub async fn serve(
+        &self,
+        handler: &LoadedWsHandler,
+        name: &str,
+        request: Arc<Request>,
+        key: Vec<u8>,
+        writer: ResponseWriter,
+    ) -> (Reply, ResponseWriter) {
+        let limits = self.runtime.limits();
+        let deadline = tokio::time::Instant::now() + limits.wall_time();
+        let client = request.peer.client.ip();
+        let _in_flight = match self.tenants.admit(client, Held::HandlerRequest) {
+            Ok(pass) => pass,
+            Err(cap) => return (ErrorAnswer::Crowded(cap).into(), writer),
+        };
+        let mut writer = writer;
+        let slot = tokio::select! {
+            slot = self.runtime.slot(deadline) => slot,
+            _ = writer.transport().gone() => {
+                writer.break_framing();
+                return (Reply::Written, writer);
+            }
+        };
+        let Some(_slot) = slot else {
+            let busy = ErrorAnswer::Busy {
+                what: "no instance slot came free within the wall-time limit",
+            };
+            return (busy.into(), writer);
+        };
+        let tag = crate::text::log_safe(&format!("{name} {}", request.target)).into_owned();
+        let mut sandbox = self.runtime.sandbox();
+        sandbox.limiter.account = self.tenants.memory_account(client);
+        let state = WsState {
+            sandbox,
+            common: Common {
+                stash: self.stash.clone(),
+                topology: self.topology.clone(),
+                stash_path: request.path.clone(),
+                owner: client,
+                tag,
+                log_budget: limits.max_log_bytes,
+                log_dropped: 0,
+            },
+            request,
+            tenants: self.tenants.clone(),
+            writer,
+            conn: Connection::new(self.limits.clone(), false),
+            protocol: None,
+            extra: Vec::new(),
+            refused: None,
+            sent: 0,
+            max_sent: limits.max_response_bytes,
+            closed_reported: 0,
+        };
+        let mut store = self.runtime.store(state);
+        // What the guest's part ended with, and whether the `101` went out.
+        let run = async {
+            let instance = handler.pre.instantiate_async(&mut store).await?;
+            let table = &mut store.data_mut().sandbox.table;
+            let req = table.push(HandshakeRequest)?;
+            let resp = table.push(HandshakeResponse)?;
+            let answer = instance
+                .call_handshake(&mut store, req, resp)
+                .await?
+                .map_err(|e| (e.code, e.message));
+            let s = store.data_mut();
+            if let Err((code, message)) = answer {
+                return Ok((Err(ErrorAnswer::Guest { code, message }), false));
+            }
+            if let Some((code, reason)) = s.refused.take() {
+                let mut head = Vec::new();
+                head.extend_from_slice(format!("HTTP/1.1 {code} ").as_bytes());
+                let phrase = crate::http::status::server_reason(code).as_bytes();
+                head.extend_from_slice(reason.as_deref().unwrap_or(phrase));
+                head.extend_from_slice(b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = s.writer.write_raw(&head).await;
+                s.writer.break_framing();
+                return Ok((Ok(()), false));
+            }
+            // An extension the handler accepted may use the reserved bits.
+            let extension = s
+                .extra
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(b"sec-websocket-extensions"));
+            s.conn.allow_reserved_bits(extension);
+            let head = ws::switching_protocols(&key, s.protocol.as_deref(), &s.extra);
+            if s.writer.write_status(101, None).await.is_err()
+                || s.writer
+                    .write_raw(&head[head.iter().position(|&b| b == b'\n').unwrap_or(0) + 1..])
+                    .await
+                    .is_err()
+            {
+                s.writer.break_framing();
+                return Ok((Ok(()), true));
+            }
+            s.writer.break_framing();
+            let table = &mut store.data_mut().sandbox.table;
+            let conn = table.push(ConnectionHandle)?;
+            let transferred = instance
+                .call_transfer(&mut store, conn)
+                .await?
+                .map_err(|e| (e.code, e.message));
+            Ok::<_, wasmtime::Error>((
+                transferred.map_err(|(code, message)| ErrorAnswer::Guest { code, message }),
+                true,
+            ))
+        };
+        let result = tokio::time::timeout_at(deadline, run).await;
+
+        let mut state = self.runtime.close(store).await;
+        let printed = !state.sandbox.output.is_empty();
+        let (failure, upgraded) = match result {
+            Ok(Ok((Ok(()), upgraded))) => (None, upgraded),
+            Ok(Ok((Err(answer), upgraded))) => (Some(answer), upgraded),
+            Ok(Err(trap)) => (
+                Some(match classify(&trap, printed) {
+                    Fault::Crowded(cap) => ErrorAnswer::Crowded(cap),
+                    fault => ErrorAnswer::HandlerFailed {
+                        handler: name.to_string(),
+                        fault,
+                        output: tail(&state.sandbox.output),
+                    },
+                }),
+                state.writer.status() == Some(101),
+            ),
+            Err(_) => (
+                Some(ErrorAnswer::HandlerFailed {
+                    handler: name.to_string(),
+                    fault: Fault::WallTime(limits.wall_time()),
+                    output: tail(&state.sandbox.output),
+                }),
+                state.writer.status() == Some(101),
+            ),
+        };
+        state
+            .common
+            .log_end(&state.sandbox.output, failure.is_some());
+        if let Some(failure) = failure.as_ref().filter(|f| f.status() >= 500) {
+            let failure = crate::text::log_safe(&failure.to_string()).into_owned();
+            tracing::warn!(target: "sandserve::guest", "{}: {failure}", state.common.tag);
+        }
+        if upgraded {
+            // A guest that failed after the handshake closes with 1011.
+            if failure.is_some() && !state.conn.close_sent() {
+                let t = state.writer.transport();
+                let _ = state.conn.close(t, Some(1011), "the handler failed").await;
+            }
+            let t = state.writer.transport();
+            state.conn.finish(t).await;
+            return (Reply::Written, state.writer);
+        }
+        match failure {
+            Some(failure) if state.writer.bytes_written() == 0 => {
+                (Reply::Error(failure), state.writer)
+            }
+            _ => (Reply::Written, state.writer),
+        }
+    }
+}

@@ -1,0 +1,613 @@
+//! WebSockets on the `ws` port, through real sockets with a raw client that
+//! writes and reads frames byte by byte: the handshake and its refusals,
+//! every length form, fragmentation, pings, the closing handshake, each
+//! protocol error and the code it fails with, the size limits, and the
+//! guests of the WebSocket world (one test per guest, enforced below),
+//! hostile ones included.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use sandserve::config::{PortSpec, SslKind};
+use sandserve::Config;
+use sandserve_tests::{guests, DocRoot, TestServer, READ_TIMEOUT};
+use sha1::{Digest, Sha1};
+
+// Every WebSocket guest must have a test function of its name in this file.
+macro_rules! require_test {
+    ($name:ident, $crate_name:literal) => {
+        const _: fn() = $name;
+    };
+}
+sandserve_tests::for_each_websocket_guest!(require_test);
+
+/// A document root whose `websockets/handlers/` holds the named guests as
+/// `NAME_wsh.wasm`, and the stash handler at `/stash.wasm`.
+fn root_with(names: &[&str]) -> DocRoot {
+    let root = DocRoot::new();
+    let dir = root.dir("websockets/handlers");
+    for name in names {
+        std::fs::copy(guests::path(name), dir.join(format!("{name}_wsh.wasm"))).unwrap();
+    }
+    std::fs::copy(
+        guests::path("stash-roundtrip"),
+        root.path().join("stash.wasm"),
+    )
+    .unwrap();
+    root
+}
+
+fn start(root: &DocRoot, edit: impl FnOnce(&mut Config)) -> (TestServer, SocketAddr) {
+    let server = TestServer::start_with(root, |c| {
+        c.ports.insert("ws".into(), vec![PortSpec::Auto]);
+        edit(c);
+    });
+    let ws = server
+        .listeners
+        .iter()
+        .find(|(scheme, _)| scheme == "ws")
+        .map(|(_, addr)| *addr)
+        .expect("a ws listener");
+    (server, ws)
+}
+
+const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+/// A byte stream to the server: TCP or TLS.
+trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
+
+/// A raw WebSocket client.
+struct Client {
+    stream: Box<dyn Stream>,
+    buf: Vec<u8>,
+}
+
+/// A frame as the client reads it.
+#[derive(Debug, PartialEq)]
+struct Frame {
+    fin: bool,
+    rsv: u8,
+    opcode: u8,
+    payload: Vec<u8>,
+}
+
+impl Client {
+    /// Sends `head` (a request head without its blank line) and reads the
+    /// answer's head.
+    fn open(addr: SocketAddr, head: &str) -> (String, Client) {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        Client::open_over(Box::new(stream), head)
+    }
+
+    /// The same over a stream already open (TLS, say).
+    fn open_over(mut stream: Box<dyn Stream>, head: &str) -> (String, Client) {
+        stream.write_all(format!("{head}\r\n").as_bytes()).unwrap();
+        let mut client = Client {
+            stream,
+            buf: Vec::new(),
+        };
+        let end = loop {
+            if let Some(i) = client.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            client.more();
+        };
+        let head = String::from_utf8_lossy(&client.buf[..end]).into_owned();
+        client.buf.drain(..end);
+        (head, client)
+    }
+
+    /// An opening handshake for `path`, with extra header lines.
+    fn connect(addr: SocketAddr, path: &str, extra: &str) -> (String, Client) {
+        Client::open(
+            addr,
+            &format!(
+                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extra}"
+            ),
+        )
+    }
+
+    /// The same, expecting `101`.
+    fn upgraded(addr: SocketAddr, path: &str) -> Client {
+        let (head, mut client) = Client::connect(addr, path, "");
+        if !head.starts_with("HTTP/1.1 101 ") {
+            let _ = client.stream.read_to_end(&mut client.buf);
+            panic!("{head}{}", String::from_utf8_lossy(&client.buf));
+        }
+        client
+    }
+
+    fn more(&mut self) {
+        let mut chunk = [0u8; 65536];
+        let n = self.stream.read(&mut chunk).expect("read");
+        assert!(
+            n > 0,
+            "the server closed the connection; had {:?}",
+            self.buf
+        );
+        self.buf.extend_from_slice(&chunk[..n]);
+    }
+
+    fn need(&mut self, n: usize) {
+        while self.buf.len() < n {
+            self.more();
+        }
+    }
+
+    /// Writes a frame: masked unless `unmasked`, its length in `form`
+    /// (7, 16 or 64 bits; 0 for the shortest).
+    fn frame_with(
+        &mut self,
+        fin: bool,
+        rsv: u8,
+        opcode: u8,
+        payload: &[u8],
+        unmasked: bool,
+        form: u8,
+    ) {
+        let mut out = vec![(if fin { 0x80 } else { 0 }) | (rsv << 4) | opcode];
+        let mask_bit = if unmasked { 0 } else { 0x80 };
+        let n = payload.len();
+        let form = match form {
+            0 if n < 126 => 7,
+            0 if n < 65536 => 16,
+            0 => 64,
+            f => f,
+        };
+        match form {
+            7 => out.push(mask_bit | n as u8),
+            16 => {
+                out.push(mask_bit | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(mask_bit | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        if unmasked {
+            out.extend_from_slice(payload);
+        } else {
+            let mask = [0x37, 0xfa, 0x21, 0x3d];
+            out.extend_from_slice(&mask);
+            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        }
+        self.stream.write_all(&out).unwrap();
+    }
+
+    fn frame(&mut self, opcode: u8, payload: &[u8]) {
+        self.frame_with(true, 0, opcode, payload, false, 0);
+    }
+
+    fn text(&mut self, text: &str) {
+        self.frame(0x1, text.as_bytes());
+    }
+
+    /// Reads one frame (servers do not mask).
+    fn read(&mut self) -> Frame {
+        self.need(2);
+        let (b0, b1) = (self.buf[0], self.buf[1]);
+        assert_eq!(b1 & 0x80, 0, "a server frame must not be masked");
+        let (n, at) = match b1 & 0x7f {
+            126 => {
+                self.need(4);
+                (u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize, 4)
+            }
+            127 => {
+                self.need(10);
+                (
+                    u64::from_be_bytes(self.buf[2..10].try_into().unwrap()) as usize,
+                    10,
+                )
+            }
+            n => (n as usize, 2),
+        };
+        self.need(at + n);
+        let payload = self.buf[at..at + n].to_vec();
+        self.buf.drain(..at + n);
+        Frame {
+            fin: b0 & 0x80 != 0,
+            rsv: (b0 >> 4) & 7,
+            opcode: b0 & 0xf,
+            payload,
+        }
+    }
+
+    /// Reads frames until a close frame: its code and reason.
+    fn read_close(&mut self) -> (Option<u16>, String) {
+        loop {
+            let f = self.read();
+            if f.opcode == 0x8 {
+                return match f.payload.as_slice() {
+                    [] => (None, String::new()),
+                    [a, b, rest @ ..] => (
+                        Some(u16::from_be_bytes([*a, *b])),
+                        String::from_utf8_lossy(rest).into_owned(),
+                    ),
+                    _ => panic!("a one-byte close payload"),
+                };
+            }
+        }
+    }
+
+    /// The server closes the TCP connection (after its close frame).
+    fn expect_eof(&mut self) {
+        let mut chunk = [0u8; 1024];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+                Err(e) => panic!("waiting for the close: {e}"),
+            }
+        }
+    }
+}
+
+fn expected_accept() -> String {
+    let mut sha = Sha1::new();
+    sha.update(KEY.as_bytes());
+    sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+}
+
+#[test]
+fn ws_echo() {
+    let root = root_with(&["ws-echo"]);
+    let (_s, ws) = start(&root, |_| {});
+
+    // The handshake: the accept key, the first subprotocol offered, the
+    // handler's header.
+    let (head, mut c) = Client::connect(
+        ws,
+        "/ws-echo",
+        "Sec-WebSocket-Protocol: chat, superchat\r\n",
+    );
+    assert!(
+        head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains(&format!("Sec-WebSocket-Accept: {}\r\n", expected_accept())),
+        "{head}"
+    );
+    assert!(head.contains("Sec-WebSocket-Protocol: chat\r\n"), "{head}");
+    assert!(head.contains("X-Handler: ws-echo\r\n"), "{head}");
+    c.text("protocol");
+    assert_eq!(c.read().payload, b"chat");
+
+    // Each length form, both ways.
+    for n in [5usize, 125, 126, 300, 65535, 65536, 200_000] {
+        let data: Vec<u8> = (0..n).map(|i| (i * 7) as u8).collect();
+        c.frame(0x2, &data);
+        let f = c.read();
+        assert_eq!((f.fin, f.opcode, f.payload.len()), (true, 0x2, n));
+        assert_eq!(f.payload, data);
+    }
+    // A length in a longer form than it needs is still a length.
+    c.frame_with(true, 0, 0x1, b"long form", false, 64);
+    assert_eq!(c.read().payload, b"long form");
+
+    // A fragmented message, with a ping between its fragments: the ping is
+    // answered at once, the message arrives whole.
+    c.frame_with(false, 0, 0x1, "frag".as_bytes(), false, 0);
+    c.frame(0x9, b"mid-message");
+    c.frame_with(false, 0, 0x0, "men".as_bytes(), false, 0);
+    c.frame_with(true, 0, 0x0, "ted ✓".as_bytes(), false, 0);
+    let pong = c.read();
+    assert_eq!(
+        (pong.opcode, pong.payload.as_slice()),
+        (0xA, &b"mid-message"[..])
+    );
+    assert_eq!(c.read().payload, "fragmented ✓".as_bytes());
+
+    // The server's own ping.
+    c.text("ping");
+    let ping = c.read();
+    assert_eq!(
+        (ping.opcode, ping.payload.as_slice()),
+        (0x9, &b"are you there"[..])
+    );
+
+    // The client closes: the code is echoed, then the connection ends.
+    c.frame(0x8, b"\x03\xe8done");
+    assert_eq!(c.read_close(), (Some(1000), String::new()));
+    c.expect_eof();
+
+    // The handler closes with its code and reason.
+    let mut c = Client::upgraded(ws, "/ws-echo");
+    c.text("close");
+    assert_eq!(c.read_close(), (Some(4000), "bye".into()));
+    c.frame(0x8, b"\x0f\xa0");
+    c.expect_eof();
+
+    // The handshake refuses: an HTTP answer, no upgrade.
+    let (head, _) = Client::connect(ws, "/ws-echo?refuse=403", "");
+    assert!(head.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{head}");
+}
+
+#[test]
+fn the_stash_is_shared_with_http_handlers() {
+    let root = root_with(&["ws-echo"]);
+    let (s, ws) = start(&root, |_| {});
+    let key = "8c9ad3e2-5f1b-4c7e-9a3d-2b6f1e0c4d5a";
+    let mut c = Client::upgraded(ws, "/ws-echo");
+    c.text(&format!("put {key} from-a-websocket"));
+    assert_eq!(c.read().payload, b"ok");
+    let r = s.get(&format!("/stash.wasm?action=take&path=/shared&key={key}"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "from-a-websocket");
+    // And the other way.
+    let r = s.get(&format!(
+        "/stash.wasm?action=put&path=/shared&key={key}&value=from-http"
+    ));
+    assert_eq!(r.status, 200, "{}", r.text());
+    c.text(&format!("take {key}"));
+    assert_eq!(c.read().payload, b"from-http");
+}
+
+#[test]
+fn requests_that_are_not_handshakes_get_clear_answers() {
+    let root = root_with(&["ws-echo"]);
+    let (_s, ws) = start(&root, |_| {});
+    // An unknown handler: 404 before any upgrade.
+    let (head, _) = Client::connect(ws, "/nothing-here", "");
+    assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
+    let (head, _) = Client::connect(ws, "/../ws-echo", "");
+    assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
+    // A plain GET of a handler path.
+    let (head, mut c) = Client::open(ws, "GET /ws-echo HTTP/1.1\r\nHost: x\r\n");
+    assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+    c.need(1);
+    assert!(String::from_utf8_lossy(&c.buf).contains("this port serves WebSockets"));
+    // Another protocol version.
+    let (head, _) = Client::open(
+        ws,
+        &format!(
+            "GET /ws-echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 8\r\n"
+        ),
+    );
+    assert!(head.starts_with("HTTP/1.1 426 "), "{head}");
+    assert!(head.contains("Sec-WebSocket-Version: 13\r\n"), "{head}");
+    // A key that is not 16 bytes.
+    let (head, _) = Client::open(
+        ws,
+        "GET /ws-echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: c2hvcnQ=\r\nSec-WebSocket-Version: 13\r\n",
+    );
+    assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+}
+
+#[test]
+fn protocol_errors_fail_the_connection_with_their_codes() {
+    let root = root_with(&["ws-echo"]);
+    let (_s, ws) = start(&root, |c| {
+        c.websockets.max_frame_bytes = 1024;
+        c.websockets.max_message_bytes = 4096;
+    });
+    type Send = Box<dyn Fn(&mut Client)>;
+    let cases: Vec<(&str, Send, u16)> = vec![
+        (
+            "unmasked",
+            Box::new(|c| c.frame_with(true, 0, 0x1, b"x", true, 0)),
+            1002,
+        ),
+        (
+            "reserved bits",
+            Box::new(|c| c.frame_with(true, 4, 0x1, b"x", false, 0)),
+            1002,
+        ),
+        ("reserved opcode", Box::new(|c| c.frame(0x3, b"x")), 1002),
+        ("bad UTF-8", Box::new(|c| c.frame(0x1, b"\xff\xfe")), 1007),
+        (
+            "frame over the limit",
+            Box::new(|c| c.frame(0x2, &[0; 1025])),
+            1009,
+        ),
+        (
+            "message over the limit",
+            Box::new(|c| {
+                // Each frame within the frame limit; together over the
+                // message limit.
+                c.frame_with(false, 0, 0x2, &[0; 1000], false, 0);
+                for _ in 0..5 {
+                    c.frame_with(false, 0, 0x0, &[0; 1000], false, 0);
+                }
+            }),
+            1009,
+        ),
+        (
+            "continuation without a start",
+            Box::new(|c| c.frame(0x0, b"x")),
+            1002,
+        ),
+        (
+            "a new message inside a fragmented one",
+            Box::new(|c| {
+                c.frame_with(false, 0, 0x1, b"a", false, 0);
+                c.frame(0x1, b"b");
+            }),
+            1002,
+        ),
+        (
+            "fragmented ping",
+            Box::new(|c| c.frame_with(false, 0, 0x9, b"x", false, 0)),
+            1002,
+        ),
+        (
+            "ping over 125 bytes",
+            Box::new(|c| c.frame(0x9, &[0; 126])),
+            1002,
+        ),
+        (
+            "close code 1005",
+            Box::new(|c| c.frame(0x8, b"\x03\xed")),
+            1002,
+        ),
+    ];
+    for (what, send, code) in cases {
+        let mut c = Client::upgraded(ws, "/ws-echo");
+        send(&mut c);
+        assert_eq!(c.read_close().0, Some(code), "{what}");
+        c.expect_eof();
+    }
+}
+
+#[test]
+fn ws_malformed() {
+    let root = root_with(&["ws-malformed"]);
+    let (_s, ws) = start(&root, |_| {});
+    let mut c = Client::upgraded(ws, "/ws-malformed");
+    // Exactly the frames the handler wrote.
+    let odd = c.read();
+    assert_eq!(
+        odd,
+        Frame {
+            fin: true,
+            rsv: 7,
+            opcode: 0xB,
+            payload: b"odd".to_vec()
+        }
+    );
+    c.need(9);
+    assert_eq!(&c.buf[..9], b"\x81\x7e\x00\x05hello");
+    c.buf.drain(..9);
+    c.need(14);
+    assert_eq!(&c.buf[..14], b"\xff\xfe not a frame");
+    c.buf.drain(..14);
+    // Then, the handler done, the server's close.
+    assert_eq!(c.read_close(), (Some(1000), String::new()));
+}
+
+#[test]
+fn hostile_ws_loop() {
+    let root = root_with(&["hostile-ws-loop", "ws-echo"]);
+    let (_s, ws) = start(&root, |c| c.wasm.cpu_time_ms = 300);
+    let started = Instant::now();
+    let mut spinning = Client::upgraded(ws, "/hostile-ws-loop");
+    // A good client meanwhile is answered promptly.
+    let mut good = Client::upgraded(ws, "/ws-echo");
+    let asked = Instant::now();
+    good.text("still here?");
+    assert_eq!(good.read().payload, b"still here?");
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "an echo took {took:?} beside a spinning handler"
+    );
+    // The spinning handler is stopped by its CPU limit: close 1011.
+    assert_eq!(spinning.read_close().0, Some(1011));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn wss_serves_the_same_handlers_with_the_https_certificate() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use std::sync::Arc;
+
+    let root = root_with(&["ws-echo"]);
+    let certs = tempfile::tempdir().unwrap();
+    let base = certs.path().to_path_buf();
+    let s = TestServer::start_with(&root, move |c| {
+        c.browser_host = "web-platform.test".into();
+        c.server_host = Some("127.0.0.1".into());
+        c.ssl.kind = SslKind::Openssl;
+        c.ssl.openssl.base_path = Some(base);
+        c.ports.insert("wss".into(), vec![PortSpec::Auto]);
+    });
+    let wss = s.listeners.iter().find(|(k, _)| k == "wss").unwrap().1;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(certs.path().join("cacert.pem")).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from("web-platform.test").unwrap();
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let tcp = TcpStream::connect(wss).unwrap();
+    tcp.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    let tls = rustls::StreamOwned::new(conn, tcp);
+    let (head, mut c) = Client::open_over(
+        Box::new(tls),
+        &format!(
+            "GET /ws-echo HTTP/1.1\r\nHost: web-platform.test\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n"
+        ),
+    );
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    c.text("over TLS");
+    assert_eq!(c.read().payload, b"over TLS");
+}
+
+#[test]
+fn a_client_that_never_reads_costs_its_own_connection_only() {
+    let root = root_with(&["ws-echo"]);
+    let (s, ws) = start(&root, |c| c.timeouts.send_secs = 1.0);
+    // It sends and sends, never reading what the echo sends back.
+    let mut greedy = TcpStream::connect(ws).unwrap();
+    greedy.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    greedy
+        .write_all(
+            format!(
+                "GET /ws-echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let writer = {
+        let mut out = greedy.try_clone().unwrap();
+        out.set_write_timeout(Some(Duration::from_secs(3))).unwrap();
+        std::thread::spawn(move || {
+            let mut frame = vec![0x82, 0xff];
+            frame.extend_from_slice(&(256u64 << 10).to_be_bytes());
+            frame.extend_from_slice(&[0, 0, 0, 0]);
+            frame.resize(frame.len() + (256 << 10), 7);
+            let mut sent = 0usize;
+            while out.write_all(&frame).is_ok() {
+                sent += 1;
+                if sent > 400 {
+                    break;
+                }
+            }
+            sent
+        })
+    };
+    // A good client meanwhile.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut good = Client::upgraded(ws, "/ws-echo");
+    let asked = Instant::now();
+    good.text("fine?");
+    assert_eq!(good.read().payload, b"fine?");
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+    // The greedy connection is given up once a send stalls for the send
+    // timeout: the server stops reading it and closes it.
+    let sent = writer.join().unwrap();
+    assert!(
+        sent < 400,
+        "the server kept reading a client that never reads"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.monitor.stats().instances_running > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the greedy connection's handler still runs"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
