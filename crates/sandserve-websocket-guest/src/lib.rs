@@ -76,7 +76,9 @@ pub use bindings::sandserve::handler::log;
 
 /// Waits; the connection is parked on the server, not a thread.
 pub fn sleep(duration: std::time::Duration) {
-    bindings::sandserve::handler::timing::sleep(duration.as_nanos().min(u128::from(u64::MAX)) as u64);
+    bindings::sandserve::handler::timing::sleep(
+        duration.as_nanos().min(u128::from(u64::MAX)) as u64
+    );
 }
 
 /// A message, or the end of them.
