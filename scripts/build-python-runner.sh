@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the Python runner component (python/runner, with componentize-py
-# pinned below) into $CARGO_TARGET_DIR/python/runner.wasm (default:
-# target/python/runner.wasm), where the sandserve binary of that target
-# directory finds it. Installs componentize-py in a virtual environment of
+# Builds the Python runner components (python/runner, with componentize-py
+# pinned below) into $CARGO_TARGET_DIR/python/ (default: target/python/):
+# runner.wasm (the request handler world: wptserve-style .py handlers) and
+# ws-runner.wasm (the websocket-handler world: pywebsocket-style _wsh.py
+# handlers), where the sandserve binary of that target directory finds them. Installs componentize-py in a virtual environment of
 # its own when missing. Does nothing when the runner is newer than its
 # sources.
 set -euo pipefail
@@ -13,8 +14,10 @@ target="${CARGO_TARGET_DIR:-$PWD/target}"
 out="$target/python/runner.wasm"
 venv="${SANDSERVE_PYTHON_VENV:-$HOME/.cache/sandserve-py}"
 
+ws_out="$target/python/ws-runner.wasm"
 newest=$(find python/runner wit -type f -newer "$out" 2>/dev/null | head -1 || true)
-if [ -f "$out" ] && [ -z "$newest" ] && [ "${1:-}" != "--force" ]; then
+ws_newest=$(find python/runner wit -type f -newer "$ws_out" 2>/dev/null | head -1 || true)
+if [ -f "$out" ] && [ -f "$ws_out" ] && [ -z "$newest$ws_newest" ] && [ "${1:-}" != "--force" ]; then
   exit 0
 fi
 
@@ -31,10 +34,15 @@ if ! "$venv/bin/componentize-py" --version 2>/dev/null | grep -qx "componentize-
 fi
 
 mkdir -p "$(dirname "$out")"
-tmp="$out.tmp.$$"
-trap 'rm -f "$tmp"' EXIT
-started=$(date +%s%N)
-"$venv/bin/componentize-py" -q -d wit -w handler componentize -p python/runner app -o "$tmp"
-mv "$tmp" "$out"
-ms=$(( ($(date +%s%N) - started) / 1000000 ))
-echo "build-python-runner: $out ($(( $(stat -c %s "$out") / 1024 )) KiB) in $ms ms"
+trap 'rm -f "$out.tmp.$$" "$ws_out.tmp.$$"' EXIT
+# build WORLD APP OUT
+build() {
+  local tmp="$3.tmp.$$" started ms
+  started=$(date +%s%N)
+  "$venv/bin/componentize-py" -q -d wit -w "$1" componentize -p python/runner "$2" -o "$tmp"
+  mv "$tmp" "$3"
+  ms=$(( ($(date +%s%N) - started) / 1000000 ))
+  echo "build-python-runner: $3 ($(( $(stat -c %s "$3") / 1024 )) KiB) in $ms ms"
+}
+build handler app "$out"
+build websocket-handler app_ws "$ws_out"

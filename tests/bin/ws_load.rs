@@ -27,7 +27,11 @@ fn handshake(addr: SocketAddr, path: &str) -> TcpStream {
         s.read_exact(&mut byte).expect("handshake answer");
         head.push(byte[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&head));
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
     s
 }
 
@@ -100,7 +104,10 @@ fn main() {
                     })
                 })
                 .collect();
-            let mut all: Vec<Duration> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+            let mut all: Vec<Duration> = threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect();
             all.sort();
             let p = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)].as_micros();
             println!("{:.0} {} {}", all.len() as f64 / seconds, p(0.5), p(0.99));

@@ -157,6 +157,15 @@ impl Handshake<'_> {
     pub fn refuse(&self, code: u16, reason: Option<&str>) {
         self.response.refuse(code, reason.map(str::as_bytes))
     }
+    /// Ends the connection without an answer (after what
+    /// [`Handshake::write_raw`] wrote).
+    pub fn abort(&self) {
+        self.response.abort()
+    }
+    /// Writes bytes to the client at once, before the server's answer.
+    pub fn write_raw(&self, data: &[u8]) -> Result<(), ClientGone> {
+        sent(self.response.write_raw(data))
+    }
 }
 
 /// The connection after the handshake.
@@ -212,6 +221,11 @@ impl Connection<'_> {
     /// The subprotocol the handshake chose.
     pub fn protocol(&self) -> Option<String> {
         self.0.protocol()
+    }
+    /// Leaves the answer to the client's close frame to the handler: after
+    /// [`Message::Closed`], answer with [`Connection::close`].
+    pub fn answer_close_myself(&self) {
+        self.0.answer_close_myself()
     }
 }
 

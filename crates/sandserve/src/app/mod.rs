@@ -172,18 +172,27 @@ impl App {
         )
         .map_err(|e| StartError::Runtime(RuntimeError::Linker(e)))?;
         let files = FileServer::new(mounts.clone(), topology, config.pipes.max_body_bytes);
+        let python_runner = config
+            .python
+            .enabled
+            .then(|| {
+                config
+                    .python
+                    .runner
+                    .clone()
+                    .or_else(installed_python_runner)
+            })
+            .flatten();
+        // The WebSocket world's runner is built beside the other.
+        let python_ws_runner = python_runner
+            .as_deref()
+            .and_then(|r| r.parent())
+            .map(|dir| dir.join(WS_RUNNER))
+            .filter(|p| p.is_file());
         let guests = Guests {
-            python_runner: config
-                .python
-                .enabled
-                .then(|| {
-                    config
-                        .python
-                        .runner
-                        .clone()
-                        .or_else(installed_python_runner)
-                })
-                .flatten(),
+            python: config.python.enabled,
+            python_runner,
+            python_ws_runner,
             wasm_view: config.wasm.doc_root_view,
         };
         let wpt = WptLayer {
@@ -219,6 +228,9 @@ fn ws_root(config: &Config, mounts: &Mounts) -> Option<Arc<RootDir>> {
         .unwrap_or_else(|| mounts.doc_root().join("websockets").join("handlers"));
     RootDir::open_dir(&dir).ok().map(Arc::new)
 }
+
+/// The file name of the WebSocket world's Python runner, beside the other.
+const WS_RUNNER: &str = "ws-runner.wasm";
 
 /// The Python runner installed with the binary: `sandserve-python.wasm`
 /// beside it, else `python/runner.wasm` in the directory above (a build

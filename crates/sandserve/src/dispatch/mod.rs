@@ -62,8 +62,13 @@ pub struct WptLayer {
 /// What may run Python handlers and what other handlers are granted.
 #[derive(Clone, Debug, Default)]
 pub struct Guests {
+    /// `.py` files are handlers (`_wsh.py` ones on the WebSocket ports).
+    pub python: bool,
     /// The Python runner component; `None` when it is not installed.
     pub python_runner: Option<PathBuf>,
+    /// The Python runner of the WebSocket world (`ws-runner.wasm` beside
+    /// the other); `None` when it is not installed.
+    pub python_ws_runner: Option<PathBuf>,
     /// Grant `.wasm` handlers the read-only view of the document root.
     pub wasm_view: bool,
 }
@@ -119,6 +124,16 @@ impl Dispatcher {
     /// The request handler world.
     pub fn handlers(&self) -> &HandlerWorld {
         &self.handlers
+    }
+
+    /// The WebSocket handler world.
+    pub fn websockets(&self) -> &WebSocketWorld {
+        &self.websockets.world
+    }
+
+    /// The WebSocket world's Python runner, as a source to load.
+    pub fn python_ws_runner(&self) -> Option<Source> {
+        self.guests.python_ws_runner.as_deref().map(Source::path)
     }
 
     /// The Python runner, as a source to load.
@@ -215,13 +230,22 @@ impl Dispatcher {
         let Some(root) = &self.websockets.root else {
             return (not_found(&request), writer);
         };
-        let Some(rel) = ws_handler_path(&request.path) else {
+        let Some(stem) = ws_handler_stem(&request.path) else {
             return (not_found(&request), writer);
         };
-        let opened = match root.open(&rel) {
-            Ok(opened) if opened.meta.is_file() => opened,
-            Ok(_) => return (not_found(&request), writer),
-            Err(e) => return (unresolved(&request, e), writer),
+        // `NAME_wsh.wasm`, else `NAME_wsh.py` run by the Python runner with
+        // a read-only view of the handlers' directory.
+        let (rel, python) = {
+            let wasm = PathBuf::from(format!("{stem}_wsh.wasm"));
+            let py = PathBuf::from(format!("{stem}_wsh.py"));
+            let is_file = |rel: &Path| matches!(root.open(rel), Ok(o) if o.meta.is_file());
+            if is_file(&wasm) {
+                (wasm, false)
+            } else if self.guests.python && is_file(&py) {
+                (py, true)
+            } else {
+                return (not_found(&request), writer);
+            }
         };
         let key = match crate::websocket::check_handshake(&request) {
             Ok(key) => key,
@@ -233,10 +257,36 @@ impl Dispatcher {
                 return (answer.into(), writer);
             }
         };
-        let name = format!("{}_wsh.wasm", request.path);
-        let source = Source {
-            key: root.path().join(&rel),
-            file: Some(Arc::new(opened.file)),
+        let name = format!(
+            "{}_wsh.{}",
+            request.path,
+            if python { "py" } else { "wasm" }
+        );
+        let (source, grant) = if python {
+            let Some(runner) = &self.guests.python_ws_runner else {
+                let e = ErrorAnswer::NoPythonRunner { handler: name };
+                return (e.into(), writer);
+            };
+            let at = "/ws_doc_root";
+            let grant = Grant {
+                dirs: vec![(root.path().to_path_buf(), at.to_string())],
+                paths: crate::worlds::handler::ViewPaths {
+                    doc_root: at.to_string(),
+                    aliases: Vec::new(),
+                    script: Some(format!("{at}/{}", rel.display())),
+                },
+            };
+            (Source::path(runner), Some(grant))
+        } else {
+            let opened = match root.open(&rel) {
+                Ok(opened) => opened,
+                Err(e) => return (unresolved(&request, e), writer),
+            };
+            let source = Source {
+                key: root.path().join(&rel),
+                file: Some(Arc::new(opened.file)),
+            };
+            (source, None)
         };
         let loaded = match self.websockets.world.load(&source).await {
             Ok(loaded) => loaded,
@@ -251,7 +301,7 @@ impl Dispatcher {
         };
         self.websockets
             .world
-            .serve(&loaded, &name, request, key, writer)
+            .serve(&loaded, &name, request, key, grant.as_ref(), writer)
             .await
     }
 
@@ -642,16 +692,15 @@ fn not_found(request: &Request) -> Reply {
     )
 }
 
-/// The handler file of a WebSocket path, relative to `ws_doc_root`:
-/// `/a/b` → `a/b_wsh.wasm`. Paths with empty, `.` or `..` segments, or
-/// percent escapes, name none.
-fn ws_handler_path(path: &str) -> Option<PathBuf> {
+/// The handler of a WebSocket path, relative to `ws_doc_root` and without
+/// its `_wsh.wasm` / `_wsh.py`: `/a/b` → `a/b`. Paths with empty, `.` or
+/// `..` segments, backslashes or percent escapes name none.
+fn ws_handler_stem(path: &str) -> Option<&str> {
     let rel = path.strip_prefix('/')?;
     let ok = !rel.is_empty()
-        && !rel.contains('%')
-        && !rel.contains('\\')
+        && !rel.contains(['%', '\\'])
         && rel
             .split('/')
             .all(|s| !s.is_empty() && s != "." && s != "..");
-    ok.then(|| PathBuf::from(format!("{rel}_wsh.wasm")))
+    ok.then_some(rel)
 }

@@ -226,6 +226,23 @@ impl Server {
     /// pay for it; a request that comes earlier waits for the same load.
     fn prepare_python_runner(&self) {
         let dispatcher = self.app.dispatcher.clone();
+        let websockets = self
+            .listeners
+            .iter()
+            .any(|l| l.info.scheme_name == "ws" || l.info.scheme_name == "wss");
+        if let Some(runner) = dispatcher.python_ws_runner().filter(|_| websockets) {
+            let dispatcher = dispatcher.clone();
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                match dispatcher.websockets().load(&runner).await {
+                    Ok(_) => tracing::info!(
+                        "Python WebSocket runner ready in {:.2} s",
+                        started.elapsed().as_secs_f64()
+                    ),
+                    Err(e) => tracing::warn!("Python runner {}: {e}", runner.key.display()),
+                }
+            });
+        }
         let Some(runner) = dispatcher.python_runner() else {
             return;
         };

@@ -173,6 +173,8 @@ pub struct Connection {
     ended: Option<(Option<u16>, String)>,
     /// The transport failed, or a write stalled: nothing more can be sent.
     broken: bool,
+    /// The client's close frame is the handler's to answer.
+    manual_close: bool,
 }
 
 impl Connection {
@@ -184,6 +186,7 @@ impl Connection {
             close_sent: false,
             ended: None,
             broken: false,
+            manual_close: false,
         }
     }
 
@@ -191,6 +194,11 @@ impl Connection {
     /// frames the handler reads as they are).
     pub fn allow_reserved_bits(&mut self, allow: bool) {
         self.extensions = allow;
+    }
+
+    /// Leaves the answer to the client's close frame to the handler.
+    pub fn answer_close_myself(&mut self) {
+        self.manual_close = true;
     }
 
     /// Whether a close frame has been sent.
@@ -374,7 +382,7 @@ impl Connection {
                 }
             }
         };
-        if !self.close_sent {
+        if !self.close_sent && !self.manual_close {
             // Echo the code, as endpoints do.
             let _ = self.close(t, code, "").await;
         }

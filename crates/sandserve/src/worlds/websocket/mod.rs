@@ -15,6 +15,7 @@ mod state;
 use std::sync::Arc;
 
 use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::http::{Request, ResponseWriter};
 use crate::reply::{ErrorAnswer, Reply};
@@ -24,6 +25,7 @@ use crate::topology::Topology;
 use crate::wasm::output::tail;
 use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
 use crate::websocket::{self as ws, Connection, WebSocketLimits};
+use crate::worlds::handler::Grant;
 use crate::worlds::shared::Common;
 use bindings::WebsocketHandlerPre;
 use state::{ConnectionHandle, HandshakeRequest, HandshakeResponse, WsState};
@@ -87,6 +89,7 @@ impl WebSocketWorld {
         name: &str,
         request: Arc<Request>,
         key: Vec<u8>,
+        grant: Option<&Grant>,
         writer: ResponseWriter,
     ) -> (Reply, ResponseWriter) {
         let limits = self.runtime.limits();
@@ -111,7 +114,22 @@ impl WebSocketWorld {
             return (busy.into(), writer);
         };
         let tag = crate::text::log_safe(&format!("{name} {}", request.target)).into_owned();
-        let mut sandbox = self.runtime.sandbox();
+        let mut sandbox = match grant {
+            None => self.runtime.sandbox(),
+            Some(grant) => {
+                let mut wasi = WasiCtxBuilder::new();
+                for (dir, at) in &grant.dirs {
+                    if let Err(e) = wasi.preopened_dir(dir, at, FsPerms::ReadOnly) {
+                        let error = crate::files::FileError::Unreadable {
+                            path: at.clone(),
+                            source: std::io::Error::other(e.to_string()),
+                        };
+                        return (Reply::Error(error.into()), writer);
+                    }
+                }
+                self.runtime.sandbox_with(wasi)
+            }
+        };
         sandbox.limiter.account = self.tenants.memory_account(client);
         let state = WsState {
             sandbox,
@@ -131,9 +149,11 @@ impl WebSocketWorld {
             protocol: None,
             extra: Vec::new(),
             refused: None,
+            aborted: false,
             sent: 0,
             max_sent: limits.max_response_bytes,
             closed_reported: 0,
+            view: grant.map(|g| g.paths.clone()),
         };
         let mut store = self.runtime.store(state);
         // What the guest's part ended with, and whether the `101` went out.
@@ -149,6 +169,10 @@ impl WebSocketWorld {
             let s = store.data_mut();
             if let Err((code, message)) = answer {
                 return Ok((Err(ErrorAnswer::Guest { code, message }), false));
+            }
+            if s.aborted {
+                s.writer.break_framing();
+                return Ok((Ok(()), false));
             }
             if let Some((code, reason)) = s.refused.take() {
                 let mut head = Vec::new();

@@ -18,8 +18,9 @@ use crate::tenants::{Held, Tenants};
 use crate::wasm::{Sandbox, Sandboxed, Stop};
 use crate::websocket::frame::{self, LengthForm};
 use crate::websocket::{self as ws, Connection};
-use crate::worlds::handler::bindings::v0_2::sandserve::handler::timing;
 use crate::worlds::handler::bindings::v0_2::sandserve::handler::types::{Field, WriteError};
+use crate::worlds::handler::bindings::v0_2::sandserve::handler::{timing, view};
+use crate::worlds::handler::ViewPaths;
 use crate::worlds::shared::{Common, Guest};
 
 /// The `handshake-request` resource: one per store, so it carries nothing.
@@ -48,10 +49,14 @@ pub struct WsState {
     pub(super) extra: Vec<(Vec<u8>, Vec<u8>)>,
     /// The handshake refused the connection: status and reason.
     pub(super) refused: Option<(u16, Option<Vec<u8>>)>,
+    /// The handshake ended the connection without an answer.
+    pub(super) aborted: bool,
     pub(super) sent: u64,
     pub(super) max_sent: u64,
     /// Sends answered `closed` since the connection broke.
     pub(super) closed_reported: u8,
+    /// The read-only view this connection was granted, if any.
+    pub(super) view: Option<ViewPaths>,
 }
 
 impl WsState {
@@ -215,6 +220,34 @@ impl HostHandshakeResponse for WsState {
         Ok(())
     }
 
+    async fn write_raw(
+        &mut self,
+        _: Resource<HandshakeResponse>,
+        data: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), WriteError>> {
+        self.sent += data.len() as u64;
+        if self.sent > self.max_sent {
+            return Err(Stop::ResponseTooLarge(self.max_sent).into());
+        }
+        self.sandbox.give_turn();
+        self.sandbox.clock.suspend();
+        let written = self.writer.write_raw(&data).await;
+        self.sandbox.clock.resume();
+        match written {
+            Ok(()) => Ok(Ok(())),
+            Err(_) => {
+                self.writer.break_framing();
+                self.conn.break_off();
+                self.report_closed()
+            }
+        }
+    }
+
+    fn abort(&mut self, _: Resource<HandshakeResponse>) -> wasmtime::Result<()> {
+        self.aborted = true;
+        Ok(())
+    }
+
     fn drop(&mut self, r: Resource<HandshakeResponse>) -> wasmtime::Result<()> {
         self.sandbox.table.delete(r)?;
         Ok(())
@@ -326,6 +359,11 @@ impl HostConnection for WsState {
         Ok(self.protocol.clone())
     }
 
+    fn answer_close_myself(&mut self, _: Resource<ConnectionHandle>) -> wasmtime::Result<()> {
+        self.conn.answer_close_myself();
+        Ok(())
+    }
+
     fn drop(&mut self, r: Resource<ConnectionHandle>) -> wasmtime::Result<()> {
         self.sandbox.table.delete(r)?;
         Ok(())
@@ -356,6 +394,24 @@ impl timing::Host for WsState {
             self.conn.break_off();
         }
         Ok(())
+    }
+}
+
+impl view::Host for WsState {
+    fn doc_root(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(self.view.as_ref().map(|v| v.doc_root.clone()))
+    }
+
+    fn aliases(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        Ok(self
+            .view
+            .as_ref()
+            .map(|v| v.aliases.clone())
+            .unwrap_or_default())
+    }
+
+    fn script(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(self.view.as_ref().and_then(|v| v.script.clone()))
     }
 }
 
