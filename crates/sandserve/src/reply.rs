@@ -136,6 +136,11 @@ pub enum ErrorAnswer {
     },
     /// The client's address already holds all it may of something.
     Crowded(AtCap),
+    /// What HTTP/2 cannot carry, or is not served over it yet: what.
+    NotOverHttp2 {
+        /// What.
+        what: &'static str,
+    },
     /// A request on a WebSocket port that is not a valid opening handshake:
     /// why. `version` is true when only `Sec-WebSocket-Version` is wrong
     /// (answered `426` naming the version served).
@@ -175,6 +180,7 @@ impl ErrorAnswer {
             ErrorAnswer::Guest { code, .. } => *code,
             ErrorAnswer::Busy { .. } => 503,
             ErrorAnswer::Crowded(_) => 429,
+            ErrorAnswer::NotOverHttp2 { .. } => 500,
             ErrorAnswer::NotWebSocket { version: true, .. } => 426,
             ErrorAnswer::NotWebSocket { .. } => 400,
         }
@@ -258,6 +264,9 @@ impl fmt::Display for ErrorAnswer {
             ErrorAnswer::Guest { message, .. } => write!(f, "{message}"),
             ErrorAnswer::Busy { what } => write!(f, "busy: {what}"),
             ErrorAnswer::Crowded(cap) => write!(f, "too many requests: {cap}"),
+            ErrorAnswer::NotOverHttp2 { what } => {
+                write!(f, "not sent over HTTP/2: {what}")
+            }
             ErrorAnswer::NotWebSocket { why, .. } => {
                 write!(f, "this port serves WebSockets: {why}")
             }

@@ -17,6 +17,8 @@ pub enum Version {
     Http10,
     /// `HTTP/1.1`.
     Http11,
+    /// HTTP/2 (a request from a stream, not a request line).
+    Http2,
 }
 
 impl Version {
@@ -26,6 +28,7 @@ impl Version {
             Version::Http09 => "HTTP/0.9",
             Version::Http10 => "HTTP/1.0",
             Version::Http11 => "HTTP/1.1",
+            Version::Http2 => "HTTP/2",
         }
     }
 }

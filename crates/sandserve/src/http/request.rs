@@ -20,6 +20,8 @@ pub enum Scheme {
     Ws,
     /// WebSockets over TLS.
     Wss,
+    /// HTTP/2 over TLS (the `h2` ports).
+    H2,
 }
 
 impl Scheme {
@@ -30,6 +32,7 @@ impl Scheme {
             Scheme::Https => "https",
             Scheme::Ws => "ws",
             Scheme::Wss => "wss",
+            Scheme::H2 => "https",
         }
     }
 
@@ -184,6 +187,8 @@ impl Request {
             Version::Http11 => !has(b"close"),
             Version::Http10 => has(b"keep-alive"),
             Version::Http09 => false,
+            // Streams, not connections.
+            Version::Http2 => true,
         }
     }
 }

@@ -146,6 +146,9 @@ impl Listener {
                                 // a slow or broken one holds up nobody else.
                                 let limit = shared.timeouts.header_read();
                                 match tokio::time::timeout(limit, tls.accept(stream)).await {
+                                    Ok(Ok(stream)) if peer.scheme == Scheme::H2 => {
+                                        super::h2::serve(Box::new(stream), peer, shared, shutdown).await
+                                    }
                                     Ok(Ok(stream)) => {
                                         connection::serve(Box::new(stream), peer, shared, shutdown).await
                                     }

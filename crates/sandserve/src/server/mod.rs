@@ -2,6 +2,7 @@
 //! serve, and an orderly shutdown.
 
 mod connection;
+mod h2;
 mod listener;
 
 use std::collections::BTreeMap;
@@ -125,15 +126,12 @@ impl Server {
             let (scheme, acceptor) = match scheme_name.as_str() {
                 "http" | "http-local" | "http-public" => (Scheme::Http, None),
                 "ws" => (Scheme::Ws, None),
-                "https" | "https-local" | "https-public" | "wss" => match &tls {
-                    Some(tls) => {
-                        let scheme = if scheme_name == "wss" {
-                            Scheme::Wss
-                        } else {
-                            Scheme::Https
-                        };
-                        (scheme, Some(tls.acceptor.clone()))
-                    }
+                "https" | "https-local" | "https-public" | "wss" | "h2" | "http2" => match &tls {
+                    Some(tls) => match scheme_name.as_str() {
+                        "wss" => (Scheme::Wss, Some(tls.acceptor.clone())),
+                        "h2" | "http2" => (Scheme::H2, Some(tls.h2_acceptor.clone())),
+                        _ => (Scheme::Https, Some(tls.acceptor.clone())),
+                    },
                     None => {
                         tracing::info!("ssl type is none: {scheme_name} ports are not served");
                         ports.insert(scheme_name.clone(), unserved_ports(&config, specs).await);

@@ -103,8 +103,10 @@ impl std::error::Error for TlsError {
 /// TLS ready for the https listeners.
 #[derive(Clone)]
 pub struct Tls {
-    /// Accepts TLS connections.
+    /// Accepts TLS connections (ALPN `http/1.1`).
     pub acceptor: TlsAcceptor,
+    /// The same certificate with ALPN `h2`, for the h2 ports.
+    pub h2_acceptor: TlsAcceptor,
     /// The CA certificate browsers should trust, when there is one.
     pub ca_cert: Option<PathBuf>,
 }
@@ -150,10 +152,11 @@ pub fn from_config(
             if generated.regenerated {
                 tracing::info!("generated a host certificate in {}", base.display());
             }
-            let acceptor =
-                acceptor(&generated.host_cert, &generated.host_key).map_err(|e| (key, e))?;
+            let (acceptor, h2_acceptor) =
+                acceptors(&generated.host_cert, &generated.host_key).map_err(|e| (key, e))?;
             Ok(Some(Tls {
                 acceptor,
+                h2_acceptor,
                 ca_cert: Some(generated.ca_cert),
             }))
         }
@@ -163,7 +166,7 @@ pub fn from_config(
             let (Some(cert), Some(host_key)) = (&p.host_cert_path, &p.host_key_path) else {
                 return Err((key, TlsError::MissingPaths));
             };
-            let acceptor = acceptor(cert, host_key).map_err(|e| (key, e))?;
+            let (acceptor, h2_acceptor) = acceptors(cert, host_key).map_err(|e| (key, e))?;
             if let Some(ca) = &p.ca_cert_path {
                 if !ca.is_file() {
                     return Err((key, TlsError::CaNotAFile(ca.clone())));
@@ -171,14 +174,16 @@ pub fn from_config(
             }
             Ok(Some(Tls {
                 acceptor,
+                h2_acceptor,
                 ca_cert: p.ca_cert_path.clone(),
             }))
         }
     }
 }
 
-/// A TLS acceptor for a certificate chain and key in PEM files; ALPN `http/1.1`.
-pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
+/// TLS acceptors for a certificate chain and key in PEM files: ALPN
+/// `http/1.1`, and ALPN `h2`.
+pub fn acceptors(cert: &Path, key: &Path) -> Result<(TlsAcceptor, TlsAcceptor), TlsError> {
     fn pem(path: &Path) -> impl FnOnce(rustls_pki_types::pem::Error) -> TlsError + '_ {
         move |source| TlsError::Pem {
             path: path.to_path_buf(),
@@ -205,5 +210,10 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
         .with_single_cert(certs, key)
         .map_err(refused)?;
     server.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(TlsAcceptor::from(Arc::new(server)))
+    let mut h2 = server.clone();
+    h2.alpn_protocols = vec![b"h2".to_vec()];
+    Ok((
+        TlsAcceptor::from(Arc::new(server)),
+        TlsAcceptor::from(Arc::new(h2)),
+    ))
 }

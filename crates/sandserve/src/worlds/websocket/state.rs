@@ -131,7 +131,7 @@ impl HostHandshakeRequest for WsState {
 
     fn scheme(&mut self, _: Resource<HandshakeRequest>) -> wasmtime::Result<String> {
         Ok(match self.request.peer.scheme {
-            Scheme::Https | Scheme::Wss => "wss",
+            Scheme::Https | Scheme::Wss | Scheme::H2 => "wss",
             Scheme::Http | Scheme::Ws => "ws",
         }
         .to_string())
