@@ -34,6 +34,8 @@ fn site() -> (DocRoot, tempfile::TempDir, TestServer, SocketAddr) {
     for name in ["hello", "slow-writer", "echo-form"] {
         std::fs::copy(guests::path(name), root.path().join(format!("{name}.wasm"))).unwrap();
     }
+    let ws = root.dir("websockets/handlers");
+    std::fs::copy(guests::path("ws-echo"), ws.join("ws-echo_wsh.wasm")).unwrap();
     let certs = tempfile::tempdir().unwrap();
     let base = certs.path().to_path_buf();
     let s = TestServer::start_with(&root, move |c| {
@@ -264,4 +266,70 @@ async fn a_reset_stream_and_a_client_that_stops_reading_cost_only_themselves() {
         ended.is_some() && got < 4 << 20,
         "got {got} bytes, ended {ended:?}"
     );
+}
+
+/// A masked client frame.
+fn ws_frame(opcode: u8, payload: &[u8]) -> Bytes {
+    let mask = [1u8, 2, 3, 4];
+    let mut out = vec![0x80 | opcode, 0x80 | payload.len() as u8];
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out.into()
+}
+
+#[tokio::test]
+async fn websockets_over_http2_reach_the_same_handlers() {
+    let (_root, certs, _s, h2) = site();
+    let mut c = connect(h2, certs.path()).await;
+    assert_eq!(request(&mut c, "GET", "/hello.txt", None).await.status, 200);
+    assert!(c.is_extended_connect_protocol_enabled());
+
+    let mut req = http::Request::builder()
+        .method("CONNECT")
+        .uri("https://web-platform.test/ws-echo")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-protocol", "chat")
+        .body(())
+        .unwrap();
+    req.extensions_mut()
+        .insert(h2::ext::Protocol::from_static("websocket"));
+    let (response, mut send) = c.send_request(req, false).unwrap();
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["sec-websocket-protocol"], "chat");
+    let mut recv = response.into_body();
+    send.send_data(ws_frame(0x1, b"over h2"), false).unwrap();
+    let mut got = Vec::new();
+    while got.len() < 9 {
+        let chunk = recv.data().await.unwrap().unwrap();
+        let _ = recv.flow_control().release_capacity(chunk.len());
+        got.extend_from_slice(&chunk);
+    }
+    assert_eq!(&got[..9], b"\x81\x07over h2");
+    // The close handshake, then the stream ends.
+    send.send_data(ws_frame(0x8, b"\x03\xe8"), false).unwrap();
+    let mut rest = got[9..].to_vec();
+    while let Some(chunk) = recv.data().await {
+        // Its side done, the server may reset the stream with NO_ERROR
+        // rather than wait for ours to end.
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) if e.reason() == Some(h2::Reason::NO_ERROR) => break,
+            Err(e) => panic!("{e}"),
+        };
+        let _ = recv.flow_control().release_capacity(chunk.len());
+        rest.extend_from_slice(&chunk);
+    }
+    assert_eq!(rest, b"\x88\x02\x03\xe8");
+
+    // No handler there: 404, before any WebSocket.
+    let mut req = http::Request::builder()
+        .method("CONNECT")
+        .uri("https://web-platform.test/nothing")
+        .body(())
+        .unwrap();
+    req.extensions_mut()
+        .insert(h2::ext::Protocol::from_static("websocket"));
+    let (response, _) = c.send_request(req, true).unwrap();
+    assert_eq!(response.await.unwrap().status(), 404);
 }

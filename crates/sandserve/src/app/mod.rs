@@ -159,6 +159,7 @@ impl App {
                 topology.clone(),
                 tenants.clone(),
                 config.websockets.clone(),
+                config.timeouts.send(),
             )
             .map_err(|e| StartError::Runtime(RuntimeError::Linker(e)))?,
             root: ws_root(config, &mounts),

@@ -18,7 +18,7 @@ use crate::route::{Captures, RouteTable};
 use crate::sub::{substitute, Escape, SubContext};
 use crate::wasm::{LoadError, Source};
 use crate::worlds::handler::{Grant, HandlerWorld, LoadedHandler};
-use crate::worlds::websocket::WebSocketWorld;
+use crate::worlds::websocket::{Http2Answer, Opening, WebSocketWorld};
 use crate::wpt::{self, inject, Wrapper};
 
 pub mod view;
@@ -80,6 +80,14 @@ pub struct WebSockets {
     pub world: WebSocketWorld,
     /// `ws_doc_root`, open; `None` when it does not exist.
     pub root: Option<Arc<RootDir>>,
+}
+
+/// A WebSocket handler found for a path.
+struct WsHandler {
+    source: Source,
+    grant: Option<Grant>,
+    /// How messages name it.
+    name: String,
 }
 
 /// Routes requests to what answers them.
@@ -227,25 +235,9 @@ impl Dispatcher {
         request: Arc<Request>,
         writer: ResponseWriter,
     ) -> (Reply, ResponseWriter) {
-        let Some(root) = &self.websockets.root else {
-            return (not_found(&request), writer);
-        };
-        let Some(stem) = ws_handler_stem(&request.path) else {
-            return (not_found(&request), writer);
-        };
-        // `NAME_wsh.wasm`, else `NAME_wsh.py` run by the Python runner with
-        // a read-only view of the handlers' directory.
-        let (rel, python) = {
-            let wasm = PathBuf::from(format!("{stem}_wsh.wasm"));
-            let py = PathBuf::from(format!("{stem}_wsh.py"));
-            let is_file = |rel: &Path| matches!(root.open(rel), Ok(o) if o.meta.is_file());
-            if is_file(&wasm) {
-                (wasm, false)
-            } else if self.guests.python && is_file(&py) {
-                (py, true)
-            } else {
-                return (not_found(&request), writer);
-            }
+        let found = match self.ws_handler(&request) {
+            Ok(found) => found,
+            Err(reply) => return (reply, writer),
         };
         let key = match crate::websocket::check_handshake(&request) {
             Ok(key) => key,
@@ -257,15 +249,58 @@ impl Dispatcher {
                 return (answer.into(), writer);
             }
         };
+        self.run_websocket(found, request, Opening::Http1 { key }, writer)
+            .await
+    }
+
+    /// A WebSocket over HTTP/2 (an extended CONNECT with `:protocol
+    /// websocket`, RFC 8441), answered through `answer`.
+    pub async fn websocket_over_h2(
+        &self,
+        request: Arc<Request>,
+        answer: Http2Answer,
+        writer: ResponseWriter,
+    ) -> (Reply, ResponseWriter) {
+        match self.ws_handler(&request) {
+            Ok(found) => {
+                self.run_websocket(found, request, Opening::Http2(answer), writer)
+                    .await
+            }
+            Err(reply) => (reply, writer),
+        }
+    }
+
+    /// The WebSocket handler of `request`'s path: `NAME_wsh.wasm` of
+    /// `ws_doc_root`, else `NAME_wsh.py` run by the Python runner with a
+    /// read-only view of the handlers' directory; `404` before any upgrade
+    /// when there is none.
+    fn ws_handler(&self, request: &Request) -> Result<WsHandler, Reply> {
+        let Some(root) = &self.websockets.root else {
+            return Err(not_found(request));
+        };
+        let Some(stem) = ws_handler_stem(&request.path) else {
+            return Err(not_found(request));
+        };
+        let (rel, python) = {
+            let wasm = PathBuf::from(format!("{stem}_wsh.wasm"));
+            let py = PathBuf::from(format!("{stem}_wsh.py"));
+            let is_file = |rel: &Path| matches!(root.open(rel), Ok(o) if o.meta.is_file());
+            if is_file(&wasm) {
+                (wasm, false)
+            } else if self.guests.python && is_file(&py) {
+                (py, true)
+            } else {
+                return Err(not_found(request));
+            }
+        };
         let name = format!(
             "{}_wsh.{}",
             request.path,
             if python { "py" } else { "wasm" }
         );
-        let (source, grant) = if python {
+        if python {
             let Some(runner) = &self.guests.python_ws_runner else {
-                let e = ErrorAnswer::NoPythonRunner { handler: name };
-                return (e.into(), writer);
+                return Err(ErrorAnswer::NoPythonRunner { handler: name }.into());
             };
             let at = "/ws_doc_root";
             let grant = Grant {
@@ -276,32 +311,45 @@ impl Dispatcher {
                     script: Some(format!("{at}/{}", rel.display())),
                 },
             };
-            (Source::path(runner), Some(grant))
-        } else {
-            let opened = match root.open(&rel) {
-                Ok(opened) => opened,
-                Err(e) => return (unresolved(&request, e), writer),
-            };
-            let source = Source {
+            return Ok(WsHandler {
+                source: Source::path(runner),
+                grant: Some(grant),
+                name,
+            });
+        }
+        let opened = root.open(&rel).map_err(|e| unresolved(request, e))?;
+        Ok(WsHandler {
+            source: Source {
                 key: root.path().join(&rel),
                 file: Some(Arc::new(opened.file)),
-            };
-            (source, None)
-        };
-        let loaded = match self.websockets.world.load(&source).await {
+            },
+            grant: None,
+            name,
+        })
+    }
+
+    async fn run_websocket(
+        &self,
+        found: WsHandler,
+        request: Arc<Request>,
+        opening: Opening,
+        writer: ResponseWriter,
+    ) -> (Reply, ResponseWriter) {
+        let loaded = match self.websockets.world.load(&found.source).await {
             Ok(loaded) => loaded,
             Err(LoadError::Missing) => return (not_found(&request), writer),
             Err(error) => {
                 let e = ErrorAnswer::HandlerUnusable {
-                    handler: name,
+                    handler: found.name,
                     error,
                 };
                 return (e.into(), writer);
             }
         };
+        let grant = found.grant.as_ref();
         self.websockets
             .world
-            .serve(&loaded, &name, request, key, grant.as_ref(), writer)
+            .serve(&loaded, &found.name, request, opening, grant, writer)
             .await
     }
 

@@ -125,10 +125,15 @@ async fn stream(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_string();
-    if parts.extensions.get::<h2::ext::Protocol>().is_some() {
-        // Extended CONNECT (RFC 8441): WebSockets over HTTP/2 are not served yet.
+    let protocol = parts
+        .extensions
+        .get::<h2::ext::Protocol>()
+        .map(|p| p.as_str().to_ascii_lowercase());
+    if protocol.as_deref().is_some_and(|p| p != "websocket")
+        || (protocol.is_some() && method != "CONNECT")
+    {
         let answer = ErrorAnswer::NotOverHttp2 {
-            what: "WebSockets over HTTP/2 (extended CONNECT)",
+            what: "an extended CONNECT for a protocol other than websocket",
         };
         let _ = send(&mut respond, answer.response(), false, &shared).await;
         log(&method, &target, answer.status(), started);
@@ -151,6 +156,10 @@ async fn stream(
         headers,
     };
     let (method, target) = (head.method.clone(), head.target.clone());
+    if protocol.is_some() {
+        websocket(head, body, respond, peer, shared, started).await;
+        return;
+    }
     let body = match read_body(body, &shared).await {
         Ok(body) => body,
         Err(Early::Gone) => return,
@@ -193,6 +202,68 @@ async fn stream(
         Err(e) => tracing::debug!(client = %peer.client, "HTTP/2 response not sent: {e}"),
     }
     log(&method, &target, status, started);
+}
+
+/// A WebSocket over this stream (RFC 8441): the stream's DATA carry the
+/// frames once the handler's handshake has accepted with a 200.
+async fn websocket(
+    head: Head,
+    body: RecvStream,
+    respond: SendResponse<Bytes>,
+    peer: Peer,
+    shared: Arc<Shared>,
+    started: Instant,
+) {
+    let (method, target) = (head.method.clone(), head.target.clone());
+    let request = Arc::new(Request::new(head, Bytes::new(), peer));
+    let respond = Arc::new(std::sync::Mutex::new(Some(respond)));
+    let answered = Arc::new(std::sync::atomic::AtomicU16::new(0));
+    let answer: crate::worlds::websocket::Http2Answer = {
+        let (respond, answered) = (respond.clone(), answered.clone());
+        Box::new(move |status, headers| {
+            let mut respond = respond.lock().ok()?.take()?;
+            answered.store(status, std::sync::atomic::Ordering::Relaxed);
+            let mut builder = http::Response::builder().status(status);
+            for (name, value) in headers {
+                let name = http::HeaderName::from_bytes(&name.to_ascii_lowercase()).ok()?;
+                let value = http::HeaderValue::from_bytes(&value).ok()?;
+                builder = builder.header(name, value);
+            }
+            let accepted = (200..300).contains(&status);
+            let send = respond
+                .send_response(builder.body(()).ok()?, !accepted)
+                .ok()?;
+            accepted.then(|| Box::new(StreamIo::new(body, send)) as Box<dyn Io>)
+        })
+    };
+    let nowhere = Transport::new(Box::new(Nowhere));
+    let writer = ResponseWriter::new(nowhere, false, false);
+    let (reply, _writer) = shared
+        .dispatcher
+        .websocket_over_h2(request, answer, writer)
+        .await;
+    // Answered before the handshake got to its end (no handler, say).
+    let left = respond.lock().ok().and_then(|mut r| r.take());
+    if let Some(mut respond) = left {
+        let response = match reply {
+            Reply::Response(response) => response,
+            Reply::Error(answer) => answer.response(),
+            Reply::Written => ErrorAnswer::NotOverHttp2 {
+                what: "raw bytes in a WebSocket handshake",
+            }
+            .response(),
+        };
+        let status = response.status;
+        let _ = send(&mut respond, response, false, &shared).await;
+        log(&method, &target, status, started);
+        return;
+    }
+    log(
+        &method,
+        &target,
+        answered.load(std::sync::atomic::Ordering::Relaxed),
+        started,
+    );
 }
 
 fn log(method: &str, target: &str, status: u16, started: Instant) {
@@ -389,6 +460,100 @@ impl tokio::io::AsyncWrite for Nowhere {
         self: std::pin::Pin<&mut Self>,
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// An HTTP/2 stream as a byte stream: what the client sends in DATA frames
+/// is read (its window given back as it is), what is written goes out in
+/// DATA frames within the client's window; shutting down ends the stream.
+struct StreamIo {
+    recv: RecvStream,
+    send: SendStream<Bytes>,
+    /// Received and not yet read.
+    pending: Bytes,
+}
+
+impl StreamIo {
+    fn new(recv: RecvStream, send: SendStream<Bytes>) -> Self {
+        StreamIo {
+            recv,
+            send,
+            pending: Bytes::new(),
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for StreamIo {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        while self.pending.is_empty() {
+            match self.recv.poll_data(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(Ok(())),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(std::io::Error::other(e))),
+                Poll::Ready(Some(Ok(data))) => {
+                    let _ = self.recv.flow_control().release_capacity(data.len());
+                    self.pending = data;
+                }
+            }
+        }
+        let n = self.pending.len().min(buf.remaining());
+        let piece = self.pending.split_to(n);
+        buf.put_slice(&piece);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for StreamIo {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::task::Poll;
+        if data.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.send.reserve_capacity(data.len().min(CHUNK));
+        match self.send.poll_capacity(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into())),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Err(std::io::Error::other(e))),
+            Poll::Ready(Some(Ok(0))) => {
+                // No room yet, and no wake-up promised: ask again.
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Poll::Ready(Some(Ok(room))) => {
+                let n = room.min(data.len());
+                match self
+                    .send
+                    .send_data(Bytes::copy_from_slice(&data[..n]), false)
+                {
+                    Ok(()) => Poll::Ready(Ok(n)),
+                    Err(e) => Poll::Ready(Err(std::io::Error::other(e))),
+                }
+            }
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let _ = self.send.send_data(Bytes::new(), true);
         std::task::Poll::Ready(Ok(()))
     }
 }

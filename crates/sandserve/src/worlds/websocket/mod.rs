@@ -30,6 +30,25 @@ use crate::worlds::shared::Common;
 use bindings::WebsocketHandlerPre;
 use state::{ConnectionHandle, HandshakeRequest, HandshakeResponse, WsState};
 
+/// How the opening handshake is answered.
+pub enum Opening {
+    /// HTTP/1.1: `101 Switching Protocols` with the accept value of this
+    /// `Sec-WebSocket-Key`; the frames follow on the same connection.
+    Http1 {
+        /// The client's key.
+        key: Vec<u8>,
+    },
+    /// HTTP/2 (an extended CONNECT, RFC 8441): the answer is a HEADERS
+    /// frame, given by calling this with the status and headers; accepted
+    /// (a 2xx), it gives back the stream's byte stream for the frames.
+    Http2(Http2Answer),
+}
+
+/// Answers an HTTP/2 WebSocket handshake: (status, headers) → the stream's
+/// byte stream when the status accepts.
+pub type Http2Answer =
+    Box<dyn FnOnce(u16, Vec<(Vec<u8>, Vec<u8>)>) -> Option<Box<dyn crate::http::Io>> + Send>;
+
 /// A WebSocket handler component, linked and ready.
 pub type LoadedWsHandler = Loaded<WebsocketHandlerPre<WsState>>;
 
@@ -41,6 +60,9 @@ pub struct WebSocketWorld {
     topology: Arc<Topology>,
     tenants: Arc<Tenants>,
     limits: WebSocketLimits,
+    /// How long a send may stall (`timeouts.send_secs`), for streams this
+    /// world opens itself (HTTP/2's).
+    send_timeout: std::time::Duration,
 }
 
 impl World for WebSocketWorld {
@@ -60,6 +82,7 @@ impl WebSocketWorld {
         topology: Arc<Topology>,
         tenants: Arc<Tenants>,
         limits: WebSocketLimits,
+        send_timeout: std::time::Duration,
     ) -> wasmtime::Result<Self> {
         let mut linker = Linker::new(runtime.engine());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -71,6 +94,7 @@ impl WebSocketWorld {
             topology,
             tenants,
             limits,
+            send_timeout,
         })
     }
 
@@ -88,7 +112,7 @@ impl WebSocketWorld {
         handler: &LoadedWsHandler,
         name: &str,
         request: Arc<Request>,
-        key: Vec<u8>,
+        opening: Opening,
         grant: Option<&Grant>,
         writer: ResponseWriter,
     ) -> (Reply, ResponseWriter) {
@@ -155,6 +179,7 @@ impl WebSocketWorld {
             closed_reported: 0,
             view: grant.map(|g| g.paths.clone()),
         };
+        let over_h2 = matches!(opening, Opening::Http2(_));
         let mut store = self.runtime.store(state);
         // What the guest's part ended with, and whether the `101` went out.
         let run = async {
@@ -174,31 +199,56 @@ impl WebSocketWorld {
                 s.writer.break_framing();
                 return Ok((Ok(()), false));
             }
-            if let Some((code, reason)) = s.refused.take() {
-                let mut head = Vec::new();
-                head.extend_from_slice(format!("HTTP/1.1 {code} ").as_bytes());
-                let phrase = crate::http::status::server_reason(code).as_bytes();
-                head.extend_from_slice(reason.as_deref().unwrap_or(phrase));
-                head.extend_from_slice(b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                let _ = s.writer.write_raw(&head).await;
-                s.writer.break_framing();
-                return Ok((Ok(()), false));
-            }
             // An extension the handler accepted may use the reserved bits.
             let extension = s
                 .extra
                 .iter()
                 .any(|(n, _)| n.eq_ignore_ascii_case(b"sec-websocket-extensions"));
             s.conn.allow_reserved_bits(extension);
-            let head = ws::switching_protocols(&key, s.protocol.as_deref(), &s.extra);
-            if s.writer.write_status(101, None).await.is_err()
-                || s.writer
-                    .write_raw(&head[head.iter().position(|&b| b == b'\n').unwrap_or(0) + 1..])
-                    .await
-                    .is_err()
-            {
-                s.writer.break_framing();
-                return Ok((Ok(()), true));
+            match opening {
+                Opening::Http1 { key } => {
+                    if let Some((code, reason)) = s.refused.take() {
+                        let mut head = Vec::new();
+                        head.extend_from_slice(format!("HTTP/1.1 {code} ").as_bytes());
+                        let phrase = crate::http::status::server_reason(code).as_bytes();
+                        head.extend_from_slice(reason.as_deref().unwrap_or(phrase));
+                        head.extend_from_slice(
+                            b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                        let _ = s.writer.write_raw(&head).await;
+                        s.writer.break_framing();
+                        return Ok((Ok(()), false));
+                    }
+                    let head = ws::switching_protocols(&key, s.protocol.as_deref(), &s.extra);
+                    let after_status = head.iter().position(|&b| b == b'\n').unwrap_or(0) + 1;
+                    if s.writer.write_status(101, None).await.is_err()
+                        || s.writer.write_raw(&head[after_status..]).await.is_err()
+                    {
+                        s.writer.break_framing();
+                        return Ok((Ok(()), true));
+                    }
+                }
+                Opening::Http2(answer) => {
+                    if let Some((code, _)) = s.refused.take() {
+                        answer(code, Vec::new());
+                        return Ok((Ok(()), false));
+                    }
+                    let mut headers = s.extra.clone();
+                    if let Some(protocol) = &s.protocol {
+                        headers.push((
+                            b"sec-websocket-protocol".to_vec(),
+                            protocol.as_bytes().to_vec(),
+                        ));
+                    }
+                    let Some(io) = answer(200, headers) else {
+                        return Ok((Ok(()), false));
+                    };
+                    s.writer = ResponseWriter::new(
+                        crate::http::Transport::new(io).with_send_timeout(self.send_timeout),
+                        false,
+                        false,
+                    );
+                }
             }
             s.writer.break_framing();
             let table = &mut store.data_mut().sandbox.table;
@@ -254,6 +304,10 @@ impl WebSocketWorld {
             }
             let t = state.writer.transport();
             state.conn.finish(t).await;
+            if over_h2 {
+                // The frames were the stream's: end it.
+                let _ = tokio::io::AsyncWriteExt::shutdown(t.io()).await;
+            }
             return (Reply::Written, state.writer);
         }
         match failure {
