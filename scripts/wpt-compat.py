@@ -496,7 +496,7 @@ def main():
         for t in found:
             (skipped if t.h2 else tests).append(t)
     if skipped:
-        log(f"{len(skipped)} tests need the h2 port, which sandserve does not serve yet: not run")
+        log(f"{len(skipped)} tests need the h2 port, which the 2021 tree's wpt serve does not start here: not run")
 
     http, http2, https, https2, ws, wss, h2 = free_ports(7)
     ports = {"http": [http, http2], "https": [https, https2], "ws": [ws], "wss": [wss], "h2": [h2]}

@@ -249,6 +249,7 @@ class Request:
         self.route_match = dict(request.route_match())
         self.server = Server(self)
         self._headers = None
+        self._raw_headers = None
         self._get = None
         self._post = None
         self._cookies = None
@@ -263,13 +264,26 @@ class Request:
 
     @property
     def raw_headers(self):
-        return self.headers
+        """The headers as the client sent them: names in their own case, in
+        order (an `email.message.Message`, as wptserve's `BaseHTTPRequestHandler`
+        gives; its text is `Name: value` lines)."""
+        if self._raw_headers is None:
+            import email.message
+
+            message = email.message.Message()
+            for field in self._r.headers():
+                message[field.name.decode("latin-1")] = field.value.decode("latin-1")
+            self._raw_headers = message
+        return self._raw_headers
 
     @property
     def GET(self):
         if self._get is None:
             self._get = MultiDict()
-            for key, value in parse_qsl(self.url_parts.query, keep_blank_values=True):
+            # Latin-1 keeps each percent-escaped byte a byte, as wptserve does.
+            params = parse_qsl(self.url_parts.query, keep_blank_values=True,
+                               encoding="iso-8859-1")
+            for key, value in params:
                 self._get.add(isomorphic_encode(key), isomorphic_encode(value))
         return self._get
 

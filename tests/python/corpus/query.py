@@ -9,6 +9,8 @@ def main(request, response):
         "last": isomorphic_decode(g.last(b"a", b"-")),
         "all": [isomorphic_decode(v) for v in g.get_list(b"a")],
         "blank": isomorphic_decode(g.get(b"blank", b"absent")),
+        # Each percent-escaped byte stays a byte (not UTF-8 decoded).
+        "e": list(g.first(b"e", b"")),
         "missing": g.get(b"nope") is None,
         "method": request.method,
         "path": request.url_parts.path,
