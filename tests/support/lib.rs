@@ -13,6 +13,8 @@ use sandserve::config::PortSpec;
 use sandserve::Config;
 use tokio_util::sync::CancellationToken;
 
+pub mod ws;
+
 /// The built guest examples: `GUEST_DIR` and `for_each_guest!`.
 pub mod guests {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));

@@ -157,6 +157,11 @@ impl Handshake<'_> {
     pub fn refuse(&self, code: u16, reason: Option<&str>) {
         self.response.refuse(code, reason.map(str::as_bytes))
     }
+    /// Accepts with the answer written with [`Handshake::write_raw`]: the
+    /// server writes nothing more.
+    pub fn accept_as_written(&self) {
+        self.response.accept_as_written()
+    }
     /// Ends the connection without an answer (after what
     /// [`Handshake::write_raw`] wrote).
     pub fn abort(&self) {

@@ -183,15 +183,31 @@ class Request:
             raise ConnectionTerminatedException("the client has gone")
 
     def finish_handshake(self):
-        """Hands what the handler set to the world's answer."""
+        """Hands what the handler set to the world's answer. Headers that
+        hold line breaks (WPT's handlers inject header lines that way, as
+        pywebsocket writes them as they are) make the whole answer the
+        handler's own, written as bytes."""
         if self.status is not None and self.status != 101:
             self._hs_response.refuse(int(self.status), None)
             return
+        extra = [(str(n).encode("latin-1"), str(v).encode("latin-1"))
+                 for n, v in list(self.extra_headers) + list(self.headers_out.items())]
+        if any(b"\r" in n + v or b"\n" in n + v for n, v in extra):
+            from .handshake import hybi
+            key = self.headers_in.get("sec-websocket-key", "")
+            lines = [b"HTTP/1.1 101 Switching Protocols", b"Upgrade: websocket",
+                     b"Connection: Upgrade",
+                     b"Sec-WebSocket-Accept: " + hybi.compute_accept_from_unicode(key)]
+            if self.ws_protocol is not None:
+                lines.append(b"Sec-WebSocket-Protocol: " + self.ws_protocol.encode("latin-1"))
+            lines += [n + b": " + v for n, v in extra]
+            self._write_raw(b"\r\n".join(lines) + b"\r\n\r\n")
+            self._hs_response.accept_as_written()
+            return
         if self.ws_protocol is not None:
             self._hs_response.set_protocol(self.ws_protocol)
-        for name, value in list(self.extra_headers) + list(self.headers_out.items()):
-            self._hs_response.append_header(
-                str(name).encode("latin-1"), str(value).encode("latin-1"))
+        for name, value in extra:
+            self._hs_response.append_header(name, value)
 
     def start_transfer(self, connection, passive_close):
         self._conn = connection

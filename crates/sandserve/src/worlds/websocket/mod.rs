@@ -174,6 +174,7 @@ impl WebSocketWorld {
             extra: Vec::new(),
             refused: None,
             aborted: false,
+            answered_raw: false,
             sent: 0,
             max_sent: limits.max_response_bytes,
             closed_reported: 0,
@@ -206,6 +207,8 @@ impl WebSocketWorld {
                 .any(|(n, _)| n.eq_ignore_ascii_case(b"sec-websocket-extensions"));
             s.conn.allow_reserved_bits(extension);
             match opening {
+                // The handler wrote its own answer: nothing more to write.
+                Opening::Http1 { .. } if s.answered_raw && s.refused.is_none() => {}
                 Opening::Http1 { key } => {
                     if let Some((code, reason)) = s.refused.take() {
                         let mut head = Vec::new();
@@ -229,6 +232,11 @@ impl WebSocketWorld {
                     }
                 }
                 Opening::Http2(answer) => {
+                    if s.answered_raw {
+                        // Bytes of its own cannot be an HTTP/2 answer.
+                        answer(500, Vec::new());
+                        return Ok((Ok(()), false));
+                    }
                     if let Some((code, _)) = s.refused.take() {
                         answer(code, Vec::new());
                         return Ok((Ok(()), false));

@@ -51,6 +51,8 @@ pub struct WsState {
     pub(super) refused: Option<(u16, Option<Vec<u8>>)>,
     /// The handshake ended the connection without an answer.
     pub(super) aborted: bool,
+    /// The handshake wrote its own answer and accepted.
+    pub(super) answered_raw: bool,
     pub(super) sent: u64,
     pub(super) max_sent: u64,
     /// Sends answered `closed` since the connection broke.
@@ -245,6 +247,11 @@ impl HostHandshakeResponse for WsState {
 
     fn abort(&mut self, _: Resource<HandshakeResponse>) -> wasmtime::Result<()> {
         self.aborted = true;
+        Ok(())
+    }
+
+    fn accept_as_written(&mut self, _: Resource<HandshakeResponse>) -> wasmtime::Result<()> {
+        self.answered_raw = true;
         Ok(())
     }
 
