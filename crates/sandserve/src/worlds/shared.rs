@@ -14,7 +14,8 @@ use wasmtime::component::Resource;
 use crate::stash::{LockHeld, Stash};
 use crate::text::log_safe;
 use crate::topology::Topology;
-use crate::wasm::{Sandboxed, Stop};
+use crate::wasm::{Runtime, Sandbox, Sandboxed, Stop};
+use crate::worlds::handler::Grant;
 
 /// What an instance of any world is granted besides its sandbox: the stash
 /// (its keys under `stash_path` unless a guest names another), the server's
@@ -32,6 +33,8 @@ pub struct Common {
     pub log_budget: usize,
     /// Bytes of `log` lines dropped over the budget.
     pub log_dropped: u64,
+    /// Where the read-only view this instance was granted is, if any.
+    pub view: Option<crate::worlds::handler::ViewPaths>,
 }
 
 impl Common {
@@ -47,6 +50,28 @@ impl Common {
             );
         }
     }
+}
+
+/// A sandbox granting what `grant` says (read-only directories, through
+/// WASI's file system) or nothing; the error names the directory that could
+/// not be granted.
+pub fn sandbox(
+    runtime: &Runtime,
+    grant: Option<&Grant>,
+) -> Result<Sandbox, crate::files::FileError> {
+    let Some(grant) = grant else {
+        return Ok(runtime.sandbox());
+    };
+    let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
+    for (dir, at) in &grant.dirs {
+        if let Err(e) = wasi.preopened_dir(dir, at, wasmtime_wasi::FsPerms::ReadOnly) {
+            return Err(crate::files::FileError::Unreadable {
+                path: at.clone(),
+                source: std::io::Error::other(e.to_string()),
+            });
+        }
+    }
+    Ok(runtime.sandbox_with(wasi))
 }
 
 /// The stash lock, held: the `stash.lock-guard` resource.
@@ -179,6 +204,23 @@ macro_rules! impl_shared_interfaces {
                     .alternate_hosts()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect())
+            }
+        }
+
+        impl $crate::worlds::handler::bindings::v0_2::sandserve::handler::view::Host for $state {
+            fn doc_root(&mut self) -> wasmtime::Result<Option<String>> {
+                use $crate::worlds::shared::Guest;
+                Ok(self.common().view.as_ref().map(|v| v.doc_root.clone()))
+            }
+
+            fn aliases(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+                use $crate::worlds::shared::Guest;
+                Ok(self.common().view.as_ref().map(|v| v.aliases.clone()).unwrap_or_default())
+            }
+
+            fn script(&mut self) -> wasmtime::Result<Option<String>> {
+                use $crate::worlds::shared::Guest;
+                Ok(self.common().view.as_ref().and_then(|v| v.script.clone()))
             }
         }
 

@@ -19,7 +19,6 @@ mod tests;
 use std::sync::Arc;
 
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::http::{Request, ResponseWriter};
 use crate::reply::{ErrorAnswer, Reply};
@@ -152,21 +151,9 @@ impl HandlerWorld {
         };
         let tag = crate::text::log_safe(&format!("{name} {}", request.target)).into_owned();
         let stash_path = request.path.clone();
-        let mut sandbox = match grant {
-            None => self.runtime.sandbox(),
-            Some(grant) => {
-                let mut wasi = WasiCtxBuilder::new();
-                for (dir, at) in &grant.dirs {
-                    if let Err(e) = wasi.preopened_dir(dir, at, FsPerms::ReadOnly) {
-                        let error = crate::files::FileError::Unreadable {
-                            path: at.clone(),
-                            source: std::io::Error::other(e.to_string()),
-                        };
-                        return (Reply::Error(error.into()), writer);
-                    }
-                }
-                self.runtime.sandbox_with(wasi)
-            }
+        let mut sandbox = match crate::worlds::shared::sandbox(&self.runtime, grant) {
+            Ok(sandbox) => sandbox,
+            Err(error) => return (Reply::Error(error.into()), writer),
         };
         sandbox.limiter.account = self.tenants.memory_account(client);
         let state = HostState {
@@ -181,6 +168,7 @@ impl HandlerWorld {
                 tag,
                 log_budget: limits.max_log_bytes,
                 log_dropped: 0,
+                view: grant.map(|g| g.paths.clone()),
             },
             tenants: self.tenants.clone(),
             response: Default::default(),
@@ -191,7 +179,6 @@ impl HandlerWorld {
             writer_used: false,
             client_gone: false,
             gone_reported: 0,
-            view: grant.map(|g| g.paths.clone()),
             response_bytes: 0,
             max_response_bytes: limits.max_response_bytes,
         };

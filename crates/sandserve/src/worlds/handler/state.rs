@@ -59,8 +59,6 @@ pub struct HostState {
     /// ...and how many writes were answered `closed` since: the guest may
     /// clean up; a sleep, or writing on regardless, stops it.
     pub(super) gone_reported: u8,
-    /// The read-only view this request was granted, if any.
-    pub(super) view: Option<ViewPaths>,
     pub(super) response_bytes: u64,
     pub(super) max_response_bytes: u64,
 }

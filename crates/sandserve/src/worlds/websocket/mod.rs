@@ -15,7 +15,6 @@ mod state;
 use std::sync::Arc;
 
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 use crate::http::{Request, ResponseWriter};
 use crate::reply::{ErrorAnswer, Reply};
@@ -138,21 +137,9 @@ impl WebSocketWorld {
             return (busy.into(), writer);
         };
         let tag = crate::text::log_safe(&format!("{name} {}", request.target)).into_owned();
-        let mut sandbox = match grant {
-            None => self.runtime.sandbox(),
-            Some(grant) => {
-                let mut wasi = WasiCtxBuilder::new();
-                for (dir, at) in &grant.dirs {
-                    if let Err(e) = wasi.preopened_dir(dir, at, FsPerms::ReadOnly) {
-                        let error = crate::files::FileError::Unreadable {
-                            path: at.clone(),
-                            source: std::io::Error::other(e.to_string()),
-                        };
-                        return (Reply::Error(error.into()), writer);
-                    }
-                }
-                self.runtime.sandbox_with(wasi)
-            }
+        let mut sandbox = match crate::worlds::shared::sandbox(&self.runtime, grant) {
+            Ok(sandbox) => sandbox,
+            Err(error) => return (Reply::Error(error.into()), writer),
         };
         sandbox.limiter.account = self.tenants.memory_account(client);
         let state = WsState {
@@ -165,6 +152,7 @@ impl WebSocketWorld {
                 tag,
                 log_budget: limits.max_log_bytes,
                 log_dropped: 0,
+                view: grant.map(|g| g.paths.clone()),
             },
             request,
             tenants: self.tenants.clone(),
@@ -178,7 +166,6 @@ impl WebSocketWorld {
             sent: 0,
             max_sent: limits.max_response_bytes,
             closed_reported: 0,
-            view: grant.map(|g| g.paths.clone()),
         };
         let over_h2 = matches!(opening, Opening::Http2(_));
         let mut store = self.runtime.store(state);

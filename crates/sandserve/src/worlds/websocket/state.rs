@@ -18,9 +18,8 @@ use crate::tenants::{Held, Tenants};
 use crate::wasm::{Sandbox, Sandboxed, Stop};
 use crate::websocket::frame::{self, LengthForm};
 use crate::websocket::{self as ws, Connection};
+use crate::worlds::handler::bindings::v0_2::sandserve::handler::timing;
 use crate::worlds::handler::bindings::v0_2::sandserve::handler::types::{Field, WriteError};
-use crate::worlds::handler::bindings::v0_2::sandserve::handler::{timing, view};
-use crate::worlds::handler::ViewPaths;
 use crate::worlds::shared::{Common, Guest};
 
 /// The `handshake-request` resource: one per store, so it carries nothing.
@@ -57,8 +56,6 @@ pub struct WsState {
     pub(super) max_sent: u64,
     /// Sends answered `closed` since the connection broke.
     pub(super) closed_reported: u8,
-    /// The read-only view this connection was granted, if any.
-    pub(super) view: Option<ViewPaths>,
 }
 
 impl WsState {
@@ -401,24 +398,6 @@ impl timing::Host for WsState {
             self.conn.break_off();
         }
         Ok(())
-    }
-}
-
-impl view::Host for WsState {
-    fn doc_root(&mut self) -> wasmtime::Result<Option<String>> {
-        Ok(self.view.as_ref().map(|v| v.doc_root.clone()))
-    }
-
-    fn aliases(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        Ok(self
-            .view
-            .as_ref()
-            .map(|v| v.aliases.clone())
-            .unwrap_or_default())
-    }
-
-    fn script(&mut self) -> wasmtime::Result<Option<String>> {
-        Ok(self.view.as_ref().and_then(|v| v.script.clone()))
     }
 }
 

@@ -1,11 +1,10 @@
 //! The host side of each interface only this world imports, one module
-//! each, for both versions of the world (`server`, `stash` and `log` are
-//! `crate::worlds::shared`'s).
+//! each, for both versions of the world (`server`, `stash`, `log` and `view`
+//! are `crate::worlds::shared`'s).
 
 mod request;
 mod response;
 mod timing;
-mod view;
 mod writer;
 
 use super::bindings::{v0_1, v0_2};
