@@ -52,6 +52,47 @@ impl Common {
     }
 }
 
+/// What a guest instance holds while it runs: its client's count of
+/// handler requests, and an instance slot.
+pub struct Admitted {
+    _pass: crate::tenants::Pass,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Admits a guest instance for `client`: counted against its caps, then an
+/// instance slot, waiting for one until `deadline` (wall time, not CPU time:
+/// the sandbox's clock starts once the slot is won). A client that goes away
+/// meanwhile gives up its place (`Written`, the writer's framing broken).
+pub async fn admit(
+    runtime: &Runtime,
+    tenants: &Arc<crate::tenants::Tenants>,
+    client: IpAddr,
+    deadline: tokio::time::Instant,
+    writer: &mut crate::http::ResponseWriter,
+) -> Result<Admitted, crate::reply::Reply> {
+    use crate::reply::{ErrorAnswer, Reply};
+    let pass = tenants
+        .admit(client, crate::tenants::Held::HandlerRequest)
+        .map_err(|cap| Reply::from(ErrorAnswer::Crowded(cap)))?;
+    let slot = tokio::select! {
+        slot = runtime.slot(deadline) => slot,
+        _ = writer.transport().gone() => {
+            writer.break_framing();
+            return Err(Reply::Written);
+        }
+    };
+    let Some(slot) = slot else {
+        let busy = ErrorAnswer::Busy {
+            what: "no instance slot came free within the wall-time limit",
+        };
+        return Err(busy.into());
+    };
+    Ok(Admitted {
+        _pass: pass,
+        _slot: slot,
+    })
+}
+
 /// A sandbox granting what `grant` says (read-only directories, through
 /// WASI's file system) or nothing; the error names the directory that could
 /// not be granted.

@@ -19,7 +19,7 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use crate::http::{Request, ResponseWriter};
 use crate::reply::{ErrorAnswer, Reply};
 use crate::stash::Stash;
-use crate::tenants::{Held, Tenants};
+use crate::tenants::Tenants;
 use crate::topology::Topology;
 use crate::wasm::output::tail;
 use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
@@ -118,23 +118,18 @@ impl WebSocketWorld {
         let limits = self.runtime.limits();
         let deadline = tokio::time::Instant::now() + limits.wall_time();
         let client = request.peer.client.ip();
-        let _in_flight = match self.tenants.admit(client, Held::HandlerRequest) {
-            Ok(pass) => pass,
-            Err(cap) => return (ErrorAnswer::Crowded(cap).into(), writer),
-        };
         let mut writer = writer;
-        let slot = tokio::select! {
-            slot = self.runtime.slot(deadline) => slot,
-            _ = writer.transport().gone() => {
-                writer.break_framing();
-                return (Reply::Written, writer);
-            }
-        };
-        let Some(_slot) = slot else {
-            let busy = ErrorAnswer::Busy {
-                what: "no instance slot came free within the wall-time limit",
-            };
-            return (busy.into(), writer);
+        let _admitted = match crate::worlds::shared::admit(
+            &self.runtime,
+            &self.tenants,
+            client,
+            deadline,
+            &mut writer,
+        )
+        .await
+        {
+            Ok(admitted) => admitted,
+            Err(reply) => return (reply, writer),
         };
         let tag = crate::text::log_safe(&format!("{name} {}", request.target)).into_owned();
         let mut sandbox = match crate::worlds::shared::sandbox(&self.runtime, grant) {
