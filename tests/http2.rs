@@ -10,14 +10,12 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use sandserve::config::{PortSpec, SslKind};
-use sandserve_tests::{guests, DocRoot, TestServer};
+use sandserve_tests::{guests, tls_client_config, DocRoot, TestServer};
 use tokio::net::TcpStream;
 
 fn site() -> (DocRoot, tempfile::TempDir, TestServer, SocketAddr) {
@@ -55,20 +53,10 @@ type Client = h2::client::SendRequest<Bytes>;
 /// An HTTP/2 connection to `addr`, trusting the generated CA; the
 /// connection is driven by a task of its own.
 async fn connect(addr: SocketAddr, certs: &Path) -> Client {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(certs.join("cacert.pem")).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    let config = tls_client_config(&certs.join("cacert.pem"), &[b"h2"]);
     let tcp = TcpStream::connect(addr).await.unwrap();
     let name = ServerName::try_from("web-platform.test").unwrap();
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+    let tls = tokio_rustls::TlsConnector::from(config)
         .connect(name, tcp)
         .await
         .unwrap();

@@ -8,25 +8,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use sandserve::config::{PortSpec, SslKind};
 use sandserve::Config;
-use sandserve_tests::{parse_all, DocRoot, Resp, TestServer};
+use sandserve_tests::{parse_all, tls_client_config, DocRoot, Resp, TestServer};
 
 fn client_config(ca_pem: &Path) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca_pem).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Arc::new(config)
+    tls_client_config(ca_pem, &[b"h2", b"http/1.1"])
 }
 
 /// One request over TLS to `addr` naming `host` (SNI and Host); the answer,

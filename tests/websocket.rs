@@ -304,9 +304,7 @@ fn hostile_ws_loop() {
 
 #[test]
 fn wss_serves_the_same_handlers_with_the_https_certificate() {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, ServerName};
-    use std::sync::Arc;
+    use rustls::pki_types::ServerName;
 
     let root = root_with(&["ws-echo"]);
     let certs = tempfile::tempdir().unwrap();
@@ -319,18 +317,9 @@ fn wss_serves_the_same_handlers_with_the_https_certificate() {
         c.ports.insert("wss".into(), vec![PortSpec::Auto]);
     });
     let wss = s.listeners.iter().find(|(k, _)| k == "wss").unwrap().1;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(certs.path().join("cacert.pem")).unwrap() {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = sandserve_tests::tls_client_config(&certs.path().join("cacert.pem"), &[]);
     let name = ServerName::try_from("web-platform.test").unwrap();
-    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let conn = rustls::ClientConnection::new(config, name).unwrap();
     let tcp = TcpStream::connect(wss).unwrap();
     tcp.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
     let tls = rustls::StreamOwned::new(conn, tcp);

@@ -457,3 +457,23 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A TLS client configuration trusting only the CA certificates of
+/// `ca_pem`, offering `alpn` (in order).
+pub fn tls_client_config(ca_pem: &Path, alpn: &[&[u8]]) -> std::sync::Arc<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca_pem).expect("CA file") {
+        roots
+            .add(cert.expect("CA certificate"))
+            .expect("CA accepted");
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    std::sync::Arc::new(config)
+}

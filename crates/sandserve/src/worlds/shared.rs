@@ -52,54 +52,86 @@ impl Common {
     }
 }
 
-/// What a guest instance holds while it runs: its client's count of
-/// handler requests, and an instance slot.
-pub struct Admitted {
-    _pass: crate::tenants::Pass,
-    _slot: tokio::sync::OwnedSemaphorePermit,
+/// What every world is given: the runtime its guests run on, the stash and
+/// the server's names and ports it grants them, and the per-client caps.
+pub struct Base {
+    pub runtime: Arc<Runtime>,
+    pub stash: Arc<Stash>,
+    pub topology: Arc<Topology>,
+    pub tenants: Arc<crate::tenants::Tenants>,
 }
 
-/// Admits a guest instance for `client`: counted against its caps, then an
-/// instance slot, waiting for one until `deadline` (wall time, not CPU time:
-/// the sandbox's clock starts once the slot is won). A client that goes away
-/// meanwhile gives up its place (`Written`, the writer's framing broken).
-pub async fn admit(
-    runtime: &Runtime,
-    tenants: &Arc<crate::tenants::Tenants>,
-    client: IpAddr,
-    deadline: tokio::time::Instant,
-    writer: &mut crate::http::ResponseWriter,
-) -> Result<Admitted, crate::reply::Reply> {
-    use crate::reply::{ErrorAnswer, Reply};
-    let pass = tenants
-        .admit(client, crate::tenants::Held::HandlerRequest)
-        .map_err(|cap| Reply::from(ErrorAnswer::Crowded(cap)))?;
-    let slot = tokio::select! {
-        slot = runtime.slot(deadline) => slot,
-        _ = writer.transport().gone() => {
-            writer.break_framing();
-            return Err(Reply::Written);
-        }
-    };
-    let Some(slot) = slot else {
-        let busy = ErrorAnswer::Busy {
-            what: "no instance slot came free within the wall-time limit",
+/// A guest instance ready to be made: admitted, with its sandbox and what it
+/// is granted, and when its wall time ends.
+pub struct Begun {
+    /// Held while it runs: its client's count of handler requests, and an
+    /// instance slot.
+    pub admitted: (crate::tenants::Pass, tokio::sync::OwnedSemaphorePermit),
+    pub sandbox: Sandbox,
+    pub common: Common,
+    pub deadline: tokio::time::Instant,
+}
+
+impl Base {
+    /// Admits an instance for `request` (handler `name`, granted `grant`):
+    /// counted against its client's caps, then an instance slot, waited for
+    /// until the wall time ends (wall time, not CPU time: the sandbox's
+    /// clock starts once the slot is won; a client that goes away meanwhile
+    /// gives up its place: `Written`, the writer's framing broken); then its
+    /// sandbox, charged to the client's memory account.
+    pub async fn begin(
+        &self,
+        request: &crate::http::Request,
+        name: &str,
+        grant: Option<&Grant>,
+        writer: &mut crate::http::ResponseWriter,
+    ) -> Result<Begun, crate::reply::Reply> {
+        use crate::reply::{ErrorAnswer, Reply};
+        let limits = self.runtime.limits();
+        let deadline = tokio::time::Instant::now() + limits.wall_time();
+        let client = request.peer.client.ip();
+        let pass = self
+            .tenants
+            .admit(client, crate::tenants::Held::HandlerRequest)
+            .map_err(|cap| Reply::from(ErrorAnswer::Crowded(cap)))?;
+        let slot = tokio::select! {
+            slot = self.runtime.slot(deadline) => slot,
+            _ = writer.transport().gone() => {
+                writer.break_framing();
+                return Err(Reply::Written);
+            }
         };
-        return Err(busy.into());
-    };
-    Ok(Admitted {
-        _pass: pass,
-        _slot: slot,
-    })
+        let Some(slot) = slot else {
+            let busy = ErrorAnswer::Busy {
+                what: "no instance slot came free within the wall-time limit",
+            };
+            return Err(busy.into());
+        };
+        let mut sandbox = sandbox(&self.runtime, grant).map_err(|e| Reply::Error(e.into()))?;
+        sandbox.limiter.account = self.tenants.memory_account(client);
+        let common = Common {
+            stash: self.stash.clone(),
+            topology: self.topology.clone(),
+            stash_path: request.path.clone(),
+            owner: client,
+            tag: log_safe(&format!("{name} {}", request.target)).into_owned(),
+            log_budget: limits.max_log_bytes,
+            log_dropped: 0,
+            view: grant.map(|g| g.paths.clone()),
+        };
+        Ok(Begun {
+            admitted: (pass, slot),
+            sandbox,
+            common,
+            deadline,
+        })
+    }
 }
 
 /// A sandbox granting what `grant` says (read-only directories, through
 /// WASI's file system) or nothing; the error names the directory that could
 /// not be granted.
-pub fn sandbox(
-    runtime: &Runtime,
-    grant: Option<&Grant>,
-) -> Result<Sandbox, crate::files::FileError> {
+fn sandbox(runtime: &Runtime, grant: Option<&Grant>) -> Result<Sandbox, crate::files::FileError> {
     let Some(grant) = grant else {
         return Ok(runtime.sandbox());
     };

@@ -28,7 +28,7 @@ use crate::tenants::Tenants;
 use crate::topology::Topology;
 use crate::wasm::output::tail;
 use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
-use crate::worlds::shared::Common;
+use crate::worlds::shared::Base;
 use bindings::{v0_1, v0_2};
 pub use state::ViewPaths;
 use state::{HostState, RequestHandle, ResponseHandle, WriterHandle};
@@ -57,11 +57,9 @@ pub struct Grant {
 /// The request handler world: what its guests are granted, and how one of
 /// them answers one request.
 pub struct HandlerWorld {
-    runtime: Arc<Runtime>,
+    /// What every world grants, and the runtime.
+    base: Base,
     linker: Linker<HostState>,
-    stash: Arc<Stash>,
-    topology: Arc<Topology>,
-    tenants: Arc<Tenants>,
     max_form_fields: usize,
 }
 
@@ -72,7 +70,7 @@ impl World for HandlerWorld {
         let pre = self.linker.instantiate_pre(component)?;
         let ty = component.component_type();
         let first_version = ty
-            .imports(self.runtime.engine())
+            .imports(self.base.runtime.engine())
             .any(|(name, _)| name.starts_with("sandserve:handler/") && name.ends_with("@0.1.0"));
         if first_version {
             Ok(HandlerPre::V0_1(v0_1::HandlerPre::new(pre)?))
@@ -98,18 +96,20 @@ impl HandlerWorld {
         v0_2::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         v0_1::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         Ok(HandlerWorld {
-            runtime,
+            base: Base {
+                runtime,
+                stash,
+                topology,
+                tenants,
+            },
             linker,
-            stash,
-            topology,
-            tenants,
             max_form_fields,
         })
     }
 
     /// The handler in `source`, compiled and linked for this world.
     pub async fn load(&self, source: &Source) -> Result<Arc<LoadedHandler>, LoadError> {
-        self.runtime.load(self, source).await
+        self.base.runtime.load(self, source).await
     }
 
     /// Runs `handler` (named `name` in messages) for `request`, in a fresh
@@ -125,44 +125,19 @@ impl HandlerWorld {
         grant: Option<&Grant>,
         writer: ResponseWriter,
     ) -> (Reply, ResponseWriter) {
-        let limits = self.runtime.limits();
-        let deadline = tokio::time::Instant::now() + limits.wall_time();
-        let client = request.peer.client.ip();
+        let limits = self.base.runtime.limits();
         let mut writer = writer;
-        let _admitted = match crate::worlds::shared::admit(
-            &self.runtime,
-            &self.tenants,
-            client,
-            deadline,
-            &mut writer,
-        )
-        .await
-        {
-            Ok(admitted) => admitted,
+        let begun = match self.base.begin(&request, name, grant, &mut writer).await {
+            Ok(begun) => begun,
             Err(reply) => return (reply, writer),
         };
-        let tag = crate::text::log_safe(&format!("{name} {}", request.target)).into_owned();
-        let stash_path = request.path.clone();
-        let mut sandbox = match crate::worlds::shared::sandbox(&self.runtime, grant) {
-            Ok(sandbox) => sandbox,
-            Err(error) => return (Reply::Error(error.into()), writer),
-        };
-        sandbox.limiter.account = self.tenants.memory_account(client);
+        let (_admitted, deadline) = (begun.admitted, begun.deadline);
         let state = HostState {
-            sandbox,
+            sandbox: begun.sandbox,
             request,
             captures,
-            common: Common {
-                stash: self.stash.clone(),
-                topology: self.topology.clone(),
-                stash_path,
-                owner: client,
-                tag,
-                log_budget: limits.max_log_bytes,
-                log_dropped: 0,
-                view: grant.map(|g| g.paths.clone()),
-            },
-            tenants: self.tenants.clone(),
+            common: begun.common,
+            tenants: self.base.tenants.clone(),
             response: Default::default(),
             body: Vec::new(),
             form: None,
@@ -174,7 +149,7 @@ impl HandlerWorld {
             response_bytes: 0,
             max_response_bytes: limits.max_response_bytes,
         };
-        let mut store = self.runtime.store(state);
+        let mut store = self.base.runtime.store(state);
         let call = async {
             let table = &mut store.data_mut().sandbox.table;
             let req = table.push(RequestHandle)?;
@@ -195,7 +170,7 @@ impl HandlerWorld {
         };
         let result = tokio::time::timeout_at(deadline, call).await;
 
-        let mut state = self.runtime.close(store).await;
+        let mut state = self.base.runtime.close(store).await;
         let printed = !state.sandbox.output.is_empty();
         let failure = match result {
             Ok(Ok(Ok(()))) => None,

@@ -25,7 +25,7 @@ use crate::wasm::output::tail;
 use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
 use crate::websocket::{self as ws, Connection, WebSocketLimits};
 use crate::worlds::handler::Grant;
-use crate::worlds::shared::Common;
+use crate::worlds::shared::Base;
 use bindings::WebsocketHandlerPre;
 use state::{ConnectionHandle, HandshakeRequest, HandshakeResponse, WsState};
 
@@ -53,11 +53,9 @@ pub type LoadedWsHandler = Loaded<WebsocketHandlerPre<WsState>>;
 
 /// The WebSocket handler world.
 pub struct WebSocketWorld {
-    runtime: Arc<Runtime>,
+    /// What every world grants, and the runtime.
+    base: Base,
     linker: Linker<WsState>,
-    stash: Arc<Stash>,
-    topology: Arc<Topology>,
-    tenants: Arc<Tenants>,
     limits: WebSocketLimits,
     /// How long a send may stall (`timeouts.send_secs`), for streams this
     /// world opens itself (HTTP/2's).
@@ -87,11 +85,13 @@ impl WebSocketWorld {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         bindings::WebsocketHandler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         Ok(WebSocketWorld {
-            runtime,
+            base: Base {
+                runtime,
+                stash,
+                topology,
+                tenants,
+            },
             linker,
-            stash,
-            topology,
-            tenants,
             limits,
             send_timeout,
         })
@@ -99,7 +99,7 @@ impl WebSocketWorld {
 
     /// The handler in `source`, compiled and linked for this world.
     pub async fn load(&self, source: &Source) -> Result<Arc<LoadedWsHandler>, LoadError> {
-        self.runtime.load(self, source).await
+        self.base.runtime.load(self, source).await
     }
 
     /// Runs the connection of `request` (an opening handshake with `key`)
@@ -115,42 +115,18 @@ impl WebSocketWorld {
         grant: Option<&Grant>,
         writer: ResponseWriter,
     ) -> (Reply, ResponseWriter) {
-        let limits = self.runtime.limits();
-        let deadline = tokio::time::Instant::now() + limits.wall_time();
-        let client = request.peer.client.ip();
+        let limits = self.base.runtime.limits();
         let mut writer = writer;
-        let _admitted = match crate::worlds::shared::admit(
-            &self.runtime,
-            &self.tenants,
-            client,
-            deadline,
-            &mut writer,
-        )
-        .await
-        {
-            Ok(admitted) => admitted,
+        let begun = match self.base.begin(&request, name, grant, &mut writer).await {
+            Ok(begun) => begun,
             Err(reply) => return (reply, writer),
         };
-        let tag = crate::text::log_safe(&format!("{name} {}", request.target)).into_owned();
-        let mut sandbox = match crate::worlds::shared::sandbox(&self.runtime, grant) {
-            Ok(sandbox) => sandbox,
-            Err(error) => return (Reply::Error(error.into()), writer),
-        };
-        sandbox.limiter.account = self.tenants.memory_account(client);
+        let (_admitted, deadline) = (begun.admitted, begun.deadline);
         let state = WsState {
-            sandbox,
-            common: Common {
-                stash: self.stash.clone(),
-                topology: self.topology.clone(),
-                stash_path: request.path.clone(),
-                owner: client,
-                tag,
-                log_budget: limits.max_log_bytes,
-                log_dropped: 0,
-                view: grant.map(|g| g.paths.clone()),
-            },
+            sandbox: begun.sandbox,
+            common: begun.common,
             request,
-            tenants: self.tenants.clone(),
+            tenants: self.base.tenants.clone(),
             writer,
             conn: Connection::new(self.limits.clone(), false),
             protocol: None,
@@ -163,7 +139,7 @@ impl WebSocketWorld {
             closed_reported: 0,
         };
         let over_h2 = matches!(opening, Opening::Http2(_));
-        let mut store = self.runtime.store(state);
+        let mut store = self.base.runtime.store(state);
         // What the guest's part ended with, and whether the `101` went out.
         let run = async {
             let instance = handler.pre.instantiate_async(&mut store).await?;
@@ -254,7 +230,7 @@ impl WebSocketWorld {
         };
         let result = tokio::time::timeout_at(deadline, run).await;
 
-        let mut state = self.runtime.close(store).await;
+        let mut state = self.base.runtime.close(store).await;
         let printed = !state.sandbox.output.is_empty();
         let (failure, upgraded) = match result {
             Ok(Ok((Ok(()), upgraded))) => (None, upgraded),
