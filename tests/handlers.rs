@@ -95,6 +95,31 @@ fn first_world() {
 }
 
 #[test]
+fn second_world() {
+    // Built against sandserve:handler@0.2.0 (wit/v0.2.0), whose stash lock
+    // returns the guard itself and whose stash errors lack `unavailable`:
+    // it keeps running, through both the response and the writer.
+    let root = root_with(&["second-world"]);
+    let server = start(&root, |_| {});
+    let resp = server.get("/second-world.wasm");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(
+        resp.text(),
+        "world 0.2.0: GET /second-world.wasm stash=kept\n"
+    );
+    let mut conn = server.connect();
+    conn.send(b"GET /second-world.wasm?raw HTTP/1.1\r\nHost: x\r\n\r\n");
+    let raw = conn.read_response(false);
+    assert_eq!(raw.status, 200);
+    assert_eq!(
+        raw.text(),
+        "world 0.2.0: GET /second-world.wasm stash=kept\n"
+    );
+    conn.send(b"GET /second-world.wasm HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(conn.read_response(false).status, 200);
+}
+
+#[test]
 fn echo_headers() {
     let root = root_with(&["echo-headers"]);
     let server = start(&root, |_| {});

@@ -12,6 +12,9 @@ pub enum Error {
     AlreadyPresent,
     /// The value, or the stash, is over a size limit.
     TooLarge(String),
+    /// The store behind the stash (shared by several servers) is out of
+    /// reach; nothing is known of the call's effect.
+    Unavailable(String),
 }
 
 impl From<wit::StashError> for Error {
@@ -20,6 +23,7 @@ impl From<wit::StashError> for Error {
             wit::StashError::InvalidKey(k) => Error::InvalidKey(k),
             wit::StashError::AlreadyPresent => Error::AlreadyPresent,
             wit::StashError::TooLarge(why) => Error::TooLarge(why),
+            wit::StashError::Unavailable(why) => Error::Unavailable(why),
         }
     }
 }
@@ -29,7 +33,7 @@ impl std::fmt::Display for Error {
         match self {
             Error::InvalidKey(k) => write!(f, "stash key {k:?} is not a UUID"),
             Error::AlreadyPresent => write!(f, "stash key is already present"),
-            Error::TooLarge(why) => write!(f, "stash: {why}"),
+            Error::TooLarge(why) | Error::Unavailable(why) => write!(f, "stash: {why}"),
         }
     }
 }
@@ -75,4 +79,14 @@ pub fn update(
             return Ok(next);
         }
     }
+}
+
+/// The stash's one lock, held (wptserve's `stash.lock`): released when
+/// dropped, and by the server when the request ends however it ends.
+pub struct Lock(#[allow(dead_code)] wit::LockGuard);
+
+/// Takes the stash lock, waiting while another request holds it (waiting
+/// is not counted as CPU time).
+pub fn lock() -> Result<Lock, Error> {
+    Ok(Lock(wit::lock()?))
 }

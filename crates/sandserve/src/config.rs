@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::http::Limits;
 pub use crate::pipes::PipeLimits;
-pub use crate::stash::StashLimits;
+pub use crate::stash::StashConfig;
 pub use crate::tenants::PerClient;
 pub use crate::wasm::compiler::Compiler;
 pub use crate::wasm::limits::MemoryReset;
@@ -50,8 +50,8 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// Limits on WebAssembly handlers.
     pub wasm: WasmLimits,
-    /// Limits on the stash.
-    pub stash: StashLimits,
+    /// Where the stash lives, and its limits.
+    pub stash: StashConfig,
     /// Limits on what `?pipe=` may ask for.
     pub pipes: PipeLimits,
     /// Limits on WebSocket connections.
@@ -104,7 +104,7 @@ impl Default for Config {
             limits: Limits::default(),
             timeouts: Timeouts::default(),
             wasm: WasmLimits::default(),
-            stash: StashLimits::default(),
+            stash: StashConfig::default(),
             pipes: PipeLimits::default(),
             websockets: WebSocketLimits::default(),
             per_client: PerClient::default(),
@@ -646,9 +646,7 @@ impl Config {
                 return Err(format!("{key}: must be a number of seconds, not {value}"));
             }
         }
-        if !(self.stash.ttl_secs.is_finite() && self.stash.ttl_secs > 0.0) {
-            return Err("stash.ttl_secs: must be a positive number of seconds".into());
-        }
+        self.stash.validate()?;
         if self.ssl.encrypt_after_connect {
             return Err("ssl.encrypt_after_connect: not supported".into());
         }

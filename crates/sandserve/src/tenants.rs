@@ -292,6 +292,12 @@ impl Tenants {
         })
     }
 
+    /// Each client's cap on stash bytes, when caps apply (a stash in a
+    /// shared store keeps that account itself).
+    pub fn stash_cap(&self) -> Option<usize> {
+        self.caps.as_ref().map(|c| c.stash_bytes)
+    }
+
     /// Gives back stash bytes `client` was charged for.
     pub fn release_stash(&self, client: IpAddr, bytes: usize) {
         if self.caps.is_some() {

@@ -15,6 +15,14 @@ class StashError(Exception):
     pass
 
 
+def _why(error):
+    """The world's stash error as text: `unavailable: the stash's store is
+    out of reach`, say."""
+    kind = type(error).__name__.rsplit("_", 1)[-1].lower()
+    value = getattr(error, "value", None)
+    return kind if value is None else "%s: %s" % (kind, value)
+
+
 def _key(key):
     return str(uuid.UUID(isomorphic_decode(key)))
 
@@ -40,7 +48,10 @@ class _Lock:
 
     def acquire(self, blocking=True, timeout=-1):
         if self._guard is None:
-            self._guard = world_stash.lock()
+            try:
+                self._guard = world_stash.lock()
+            except Err as e:
+                raise StashError("the stash lock failed: %s" % _why(e.value))
         return True
 
     def release(self):
@@ -77,16 +88,16 @@ class Stash:
         try:
             world_stash.put(_key(key), pickle.dumps(value), self._path(path))
         except Err as e:
-            raise StashError("stash put of %s failed: %r" % (key, e.value))
+            raise StashError("stash put of %s failed: %s" % (key, _why(e.value)))
 
     def take(self, key, path=None):
         try:
             return _decode(world_stash.take(_key(key), self._path(path)))
         except Err as e:
-            raise StashError("stash take of %s failed: %r" % (key, e.value))
+            raise StashError("stash take of %s failed: %s" % (key, _why(e.value)))
 
     def peek(self, key, path=None):
         try:
             return _decode(world_stash.peek(_key(key), self._path(path)))
         except Err as e:
-            raise StashError("stash peek of %s failed: %r" % (key, e.value))
+            raise StashError("stash peek of %s failed: %s" % (key, _why(e.value)))

@@ -42,6 +42,8 @@ pub enum StartError {
     },
     /// The WebAssembly runtime could not be made.
     Runtime(RuntimeError),
+    /// The stash's store cannot be used.
+    Stash(String),
     /// A route's pattern is malformed.
     Route {
         /// Its index in `routes`.
@@ -68,6 +70,7 @@ impl fmt::Display for StartError {
             StartError::Hosts(e) => write!(f, "subdomains: {e}"),
             StartError::Tls { key, error } => write!(f, "{key}: {error}"),
             StartError::Runtime(e) => write!(f, "{e}"),
+            StartError::Stash(e) => write!(f, "{e}"),
             StartError::Route { index, error } => write!(f, "routes[{index}].path: {error}"),
             StartError::Bind {
                 scheme,
@@ -86,6 +89,7 @@ impl std::error::Error for StartError {
             StartError::Hosts(e) => Some(e),
             StartError::Tls { error, .. } => Some(error),
             StartError::Runtime(e) => Some(e),
+            StartError::Stash(_) => None,
             StartError::Route { error, .. } => Some(error),
             StartError::Bind { error, .. } => Some(error),
         }
@@ -135,7 +139,11 @@ impl App {
     }
 
     /// Builds every capability of `config` and the dispatcher over them.
-    pub fn build(config: &Config, mounts: Mounts, topology: Topology) -> Result<App, StartError> {
+    pub async fn build(
+        config: &Config,
+        mounts: Mounts,
+        topology: Topology,
+    ) -> Result<App, StartError> {
         let cache_dir = config
             .wasm
             .cache_dir
@@ -149,7 +157,11 @@ impl App {
             .unwrap_or_else(|| config.public())
             .then(|| config.per_client.clone());
         let tenants = Arc::new(Tenants::new(caps, config.wasm.total_memory_mib()));
-        let stash = Arc::new(Stash::new(config.stash.clone(), tenants.clone()));
+        let stash = Stash::open(config.stash.clone(), tenants.clone())
+            .await
+            .map_err(StartError::Stash)?;
+        tracing::info!("stash: in {}", stash.describe());
+        let stash = Arc::new(stash);
         let topology = Arc::new(topology);
         let mounts = Arc::new(mounts);
         let websockets = WebSockets {

@@ -62,7 +62,7 @@ pub fn parse(spec: &str, limits: &PipeLimits) -> Result<Vec<Pace>, TrickleError>
             Pace::Delay(Duration::from_secs_f64(secs))
         } else if let Some(n) = item.strip_prefix('r') {
             let n: usize = n.trim().parse().map_err(|_| bad())?;
-            if n % 2 != 0 {
+            if !n.is_multiple_of(2) {
                 return Err(TrickleError::OddRepeat(n));
             }
             if i != items.len() - 1 {

@@ -155,7 +155,7 @@ impl Server {
             ports.insert(scheme_name.clone(), bound);
         }
         topology.set_ports(ports);
-        let app = App::build(&config, mounts, topology)?;
+        let app = App::build(&config, mounts, topology).await?;
         let max_connections = config
             .limits
             .max_connections

@@ -190,6 +190,9 @@ pub enum Fault {
     /// reason phrase, holding CR, LF or NUL (the raw writer is the way to
     /// write such bytes).
     LineBreak(String),
+    /// The stash's store failed during a call of a guest built against a
+    /// world (before 0.3.0) that cannot be told so.
+    StashUnavailable(String),
     /// An error raised by the host on its behalf (a resource it does not own,
     /// say); the text is wasmtime's.
     Host(String),
@@ -224,6 +227,7 @@ impl fmt::Display for Fault {
                 f,
                 "gave {what} holding CR, LF or NUL to the response (use the writer for raw bytes)"
             ),
+            Fault::StashUnavailable(why) => write!(f, "was stopped: {why}"),
             Fault::Host(text) => write!(f, "failed: {text}"),
         }
     }
@@ -251,6 +255,8 @@ pub enum Stop {
     Crowded(AtCap),
     /// A header or reason with a line break, through the structured API: what.
     LineBreak(String),
+    /// The stash's store failed, and the guest's world has no error for it.
+    StashUnavailable(String),
 }
 
 impl fmt::Display for Stop {
@@ -275,6 +281,7 @@ pub fn classify(error: &wasmtime::Error, printed: bool) -> Fault {
             Stop::ClientGone => Fault::ClientGone,
             Stop::Crowded(cap) => Fault::Crowded(cap.clone()),
             Stop::LineBreak(what) => Fault::LineBreak(what.clone()),
+            Stop::StashUnavailable(why) => Fault::StashUnavailable(why.clone()),
         };
     }
     match error.downcast_ref::<Trap>() {

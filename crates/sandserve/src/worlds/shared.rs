@@ -1,5 +1,5 @@
 //! The interfaces every world imports alike — `server`, `stash` (and its
-//! lock) and `log` of `sandserve:handler@0.2.0` (and 0.1.0) — implemented
+//! lock) and `log` of `sandserve:handler@0.3.0` (and 0.2.0, 0.1.0) — implemented
 //! once for any store that holds [`Common`]. A world's store implements
 //! [`Guest`]; `timing`, whose waiting depends on the world's client, stays
 //! with each world.
@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use wasmtime::component::Resource;
 
-use crate::stash::{LockHeld, Stash};
+use crate::stash::{LockHeld, Stash, StashError};
 use crate::text::log_safe;
 use crate::topology::Topology;
 use crate::wasm::{Runtime, Sandbox, Sandboxed, Stop};
@@ -159,10 +159,32 @@ pub trait Guest: Sandboxed {
     fn client_gone(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
+/// Runs one stash call. A call to a shared store is parked: the time spent
+/// waiting on the store is wall time, not CPU time, and a client that goes
+/// meanwhile stops the guest. A call to this process's memory just runs.
+pub async fn stash_call<T: Guest, R>(
+    state: &mut T,
+    call: impl Future<Output = R>,
+) -> wasmtime::Result<R> {
+    if !state.common().stash.is_shared() {
+        return Ok(call.await);
+    }
+    state.sandbox().give_turn();
+    state.sandbox().clock.suspend();
+    let result = tokio::select! {
+        result = call => Some(result),
+        _ = state.client_gone() => None,
+    };
+    state.sandbox().clock.resume();
+    result.ok_or_else(|| Stop::ClientGone.into())
+}
+
 /// Takes the stash lock, parked while another guest holds it (wall time,
 /// not CPU time). The guard lives in the resource table, so it is released
 /// when the guest drops it or the store goes, however the instance ended.
-pub async fn lock_stash<T: Guest>(state: &mut T) -> wasmtime::Result<Resource<LockGuard>> {
+pub async fn lock_stash<T: Guest>(
+    state: &mut T,
+) -> wasmtime::Result<Result<Resource<LockGuard>, StashError>> {
     let stash = state.common().stash.clone();
     state.sandbox().give_turn();
     state.sandbox().clock.suspend();
@@ -171,10 +193,23 @@ pub async fn lock_stash<T: Guest>(state: &mut T) -> wasmtime::Result<Resource<Lo
         _ = state.client_gone() => None,
     };
     state.sandbox().clock.resume();
-    let Some(held) = held else {
-        return Err(Stop::ClientGone.into());
-    };
-    Ok(state.sandbox().table.push(LockGuard(held))?)
+    match held {
+        None => Err(Stop::ClientGone.into()),
+        Some(Ok(held)) => Ok(Ok(state.sandbox().table.push(LockGuard(held))?)),
+        Some(Err(e)) => Ok(Err(e)),
+    }
+}
+
+/// A stash error for a guest whose world (before 0.3.0) has no
+/// `unavailable`: the store's failure stops it.
+pub fn stash_error_before_0_3<E>(
+    e: StashError,
+    convert: impl FnOnce(StashError) -> E,
+) -> wasmtime::Result<E> {
+    match e {
+        StashError::Unavailable(why) => Err(Stop::StashUnavailable(why).into()),
+        e => Ok(convert(e)),
+    }
 }
 
 /// Longest line a guest may log; longer ones are cut.
@@ -214,18 +249,56 @@ pub fn log_line(c: &mut Common, level: tracing::Level, message: String) {
 #[macro_export]
 macro_rules! impl_shared_interfaces {
     ($state:ty) => {
-        $crate::impl_shared_interfaces!(@stash $state, v0_1 {});
-        $crate::impl_shared_interfaces!(@stash $state, v0_2 {
+        $crate::impl_shared_interfaces!(@stash $state, v0_1, old {});
+        $crate::impl_shared_interfaces!(@stash $state, v0_2, old {
             async fn lock(
                 &mut self,
             ) -> wasmtime::Result<wasmtime::component::Resource<$crate::worlds::shared::LockGuard>> {
-                $crate::worlds::shared::lock_stash(self).await
+                match $crate::worlds::shared::lock_stash(self).await? {
+                    Ok(guard) => Ok(guard),
+                    // Only a store out of reach fails the lock.
+                    Err(e) => Err(refused(e).err().unwrap_or_else(|| {
+                        wasmtime::Error::msg("the stash lock failed")
+                    })),
+                }
+            }
+        });
+        $crate::impl_shared_interfaces!(@stash $state, v0_3, current {
+            async fn lock(
+                &mut self,
+            ) -> wasmtime::Result<
+                Result<wasmtime::component::Resource<$crate::worlds::shared::LockGuard>, StashError>,
+            > {
+                Ok($crate::worlds::shared::lock_stash(self).await?.map_err(convert))
             }
         });
         $crate::impl_shared_interfaces!(@log $state, v0_1);
         $crate::impl_shared_interfaces!(@log $state, v0_2);
+        $crate::impl_shared_interfaces!(@log $state, v0_3);
+        $crate::impl_shared_interfaces!(@guard $state, v0_2);
+        $crate::impl_shared_interfaces!(@guard $state, v0_3);
+        $crate::impl_shared_interfaces!(@server $state, v0_2);
+        $crate::impl_shared_interfaces!(@server $state, v0_3);
 
-        impl $crate::worlds::handler::bindings::v0_2::sandserve::handler::stash::HostLockGuard
+        impl $crate::worlds::handler::bindings::v0_1::sandserve::handler::server::Host for $state {
+            fn browser_host(&mut self) -> wasmtime::Result<String> {
+                $crate::worlds::handler::bindings::v0_2::sandserve::handler::server::Host::browser_host(self)
+            }
+
+            fn domain(&mut self, host: String, subdomain: String) -> wasmtime::Result<Option<String>> {
+                $crate::worlds::handler::bindings::v0_2::sandserve::handler::server::Host::domain(
+                    self, host, subdomain,
+                )
+            }
+
+            fn ports(&mut self, scheme: String) -> wasmtime::Result<Vec<u16>> {
+                $crate::worlds::handler::bindings::v0_2::sandserve::handler::server::Host::ports(self, scheme)
+            }
+        }
+    };
+
+    (@guard $state:ty, $v:ident) => {
+        impl $crate::worlds::handler::bindings::$v::sandserve::handler::stash::HostLockGuard
             for $state
         {
             fn drop(
@@ -237,8 +310,10 @@ macro_rules! impl_shared_interfaces {
                 Ok(())
             }
         }
+    };
 
-        impl $crate::worlds::handler::bindings::v0_2::sandserve::handler::server::Host for $state {
+    (@server $state:ty, $v:ident) => {
+        impl $crate::worlds::handler::bindings::$v::sandserve::handler::server::Host for $state {
             fn browser_host(&mut self) -> wasmtime::Result<String> {
                 use $crate::worlds::shared::Guest;
                 Ok(self.common().topology.browser_host().to_string())
@@ -280,7 +355,7 @@ macro_rules! impl_shared_interfaces {
             }
         }
 
-        impl $crate::worlds::handler::bindings::v0_2::sandserve::handler::view::Host for $state {
+        impl $crate::worlds::handler::bindings::$v::sandserve::handler::view::Host for $state {
             fn doc_root(&mut self) -> wasmtime::Result<Option<String>> {
                 use $crate::worlds::shared::Guest;
                 Ok(self.common().view.as_ref().map(|v| v.doc_root.clone()))
@@ -297,70 +372,67 @@ macro_rules! impl_shared_interfaces {
             }
         }
 
-        impl $crate::worlds::handler::bindings::v0_1::sandserve::handler::server::Host for $state {
-            fn browser_host(&mut self) -> wasmtime::Result<String> {
-                $crate::worlds::handler::bindings::v0_2::sandserve::handler::server::Host::browser_host(self)
-            }
-
-            fn domain(&mut self, host: String, subdomain: String) -> wasmtime::Result<Option<String>> {
-                $crate::worlds::handler::bindings::v0_2::sandserve::handler::server::Host::domain(
-                    self, host, subdomain,
-                )
-            }
-
-            fn ports(&mut self, scheme: String) -> wasmtime::Result<Vec<u16>> {
-                $crate::worlds::handler::bindings::v0_2::sandserve::handler::server::Host::ports(self, scheme)
-            }
-        }
     };
 
-    (@stash $state:ty, $v:ident { $($extra:tt)* }) => {
+    (@stash $state:ty, $v:ident, $era:ident { $($extra:tt)* }) => {
         const _: () = {
             use $crate::stash::StashError as Error;
             use $crate::worlds::handler::bindings::$v::sandserve::handler::stash::{Host, StashError};
-            use $crate::worlds::shared::Guest;
+            use $crate::worlds::shared::{stash_call, Guest};
 
             fn convert(e: Error) -> StashError {
-                match e {
-                    Error::InvalidKey(k) => StashError::InvalidKey(k),
-                    Error::AlreadyPresent => StashError::AlreadyPresent,
-                    Error::TooLarge(why) => StashError::TooLarge(why),
+                $crate::impl_shared_interfaces!(@convert $era, e)
+            }
+
+            /// The error the guest hears, or the stop of a guest that
+            /// cannot hear it.
+            fn refused(e: Error) -> wasmtime::Result<StashError> {
+                $crate::impl_shared_interfaces!(@refused $era, e)
+            }
+
+            fn answer<T>(result: Result<T, Error>) -> wasmtime::Result<Result<T, StashError>> {
+                match result {
+                    Ok(value) => Ok(Ok(value)),
+                    Err(e) => Ok(Err(refused(e)?)),
                 }
             }
 
             impl Host for $state {
-                fn put(
+                async fn put(
                     &mut self,
                     key: String,
                     value: Vec<u8>,
                     path: Option<String>,
                 ) -> wasmtime::Result<Result<(), StashError>> {
                     let c = self.common();
+                    let (stash, owner) = (c.stash.clone(), c.owner);
                     let path = path.unwrap_or_else(|| c.stash_path.clone());
-                    Ok(c.stash.put(&path, &key, value, c.owner).map_err(convert))
+                    answer(stash_call(self, stash.put(&path, &key, value, owner)).await?)
                 }
 
-                fn take(
+                async fn take(
                     &mut self,
                     key: String,
                     path: Option<String>,
                 ) -> wasmtime::Result<Result<Option<Vec<u8>>, StashError>> {
                     let c = self.common();
+                    let stash = c.stash.clone();
                     let path = path.unwrap_or_else(|| c.stash_path.clone());
-                    Ok(c.stash.take(&path, &key).map_err(convert))
+                    answer(stash_call(self, stash.take(&path, &key)).await?)
                 }
 
-                fn peek(
+                async fn peek(
                     &mut self,
                     key: String,
                     path: Option<String>,
                 ) -> wasmtime::Result<Result<Option<Vec<u8>>, StashError>> {
                     let c = self.common();
+                    let stash = c.stash.clone();
                     let path = path.unwrap_or_else(|| c.stash_path.clone());
-                    Ok(c.stash.peek(&path, &key).map_err(convert))
+                    answer(stash_call(self, stash.peek(&path, &key)).await?)
                 }
 
-                fn compare_and_swap(
+                async fn compare_and_swap(
                     &mut self,
                     key: String,
                     path: Option<String>,
@@ -368,16 +440,40 @@ macro_rules! impl_shared_interfaces {
                     new: Option<Vec<u8>>,
                 ) -> wasmtime::Result<Result<bool, StashError>> {
                     let c = self.common();
+                    let (stash, owner) = (c.stash.clone(), c.owner);
                     let path = path.unwrap_or_else(|| c.stash_path.clone());
-                    Ok(c
-                        .stash
-                        .compare_and_swap(&path, &key, expected.as_deref(), new, c.owner)
-                        .map_err(convert))
+                    let swap = stash.compare_and_swap(&path, &key, expected.as_deref(), new, owner);
+                    answer(stash_call(self, swap).await?)
                 }
 
                 $($extra)*
             }
         };
+    };
+
+    (@convert current, $e:ident) => {
+        match $e {
+            Error::InvalidKey(k) => StashError::InvalidKey(k),
+            Error::AlreadyPresent => StashError::AlreadyPresent,
+            Error::TooLarge(why) => StashError::TooLarge(why),
+            Error::Unavailable(why) => StashError::Unavailable(why),
+        }
+    };
+
+    (@convert old, $e:ident) => {
+        match $e {
+            Error::InvalidKey(k) => StashError::InvalidKey(k),
+            Error::AlreadyPresent => StashError::AlreadyPresent,
+            Error::TooLarge(why) | Error::Unavailable(why) => StashError::TooLarge(why),
+        }
+    };
+
+    (@refused current, $e:ident) => {
+        Ok(convert($e))
+    };
+
+    (@refused old, $e:ident) => {
+        $crate::worlds::shared::stash_error_before_0_3($e, convert)
     };
 
     (@log $state:ty, $v:ident) => {

@@ -1,5 +1,5 @@
-//! The request handler world, `sandserve:handler@0.2.0` (`wit/handler.wit`)
-//! and its first version 0.1.0 (`wit/v0.1.0/`), both served: its bindings,
+//! The request handler world, `sandserve:handler@0.3.0` (`wit/handler.wit`)
+//! and its earlier versions 0.2.0 and 0.1.0 (`wit/v0.2.0/`, `wit/v0.1.0/`), all served: its bindings,
 //! the host side of each interface it imports (`host/`), what its store
 //! holds (`state`), and the executor — one request in one fresh instance,
 //! its result a [`Reply`].
@@ -29,7 +29,7 @@ use crate::topology::Topology;
 use crate::wasm::output::tail;
 use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
 use crate::worlds::shared::Base;
-use bindings::{v0_1, v0_2};
+use bindings::{v0_1, v0_2, v0_3};
 pub use state::ViewPaths;
 use state::{HostState, RequestHandle, ResponseHandle, WriterHandle};
 
@@ -42,6 +42,8 @@ pub enum HandlerPre {
     V0_1(v0_1::HandlerPre<HostState>),
     /// `sandserve:handler@0.2.0`.
     V0_2(v0_2::HandlerPre<HostState>),
+    /// `sandserve:handler@0.3.0`.
+    V0_3(v0_3::HandlerPre<HostState>),
 }
 
 /// What a route grants a request beyond the world's imports: a read-only
@@ -69,13 +71,16 @@ impl World for HandlerWorld {
     fn link(&self, component: &Component) -> wasmtime::Result<Self::Pre> {
         let pre = self.linker.instantiate_pre(component)?;
         let ty = component.component_type();
-        let first_version = ty
-            .imports(self.base.runtime.engine())
-            .any(|(name, _)| name.starts_with("sandserve:handler/") && name.ends_with("@0.1.0"));
-        if first_version {
+        let imports_version = |version: &str| {
+            ty.imports(self.base.runtime.engine())
+                .any(|(name, _)| name.starts_with("sandserve:handler/") && name.ends_with(version))
+        };
+        if imports_version("@0.1.0") {
             Ok(HandlerPre::V0_1(v0_1::HandlerPre::new(pre)?))
-        } else {
+        } else if imports_version("@0.2.0") {
             Ok(HandlerPre::V0_2(v0_2::HandlerPre::new(pre)?))
+        } else {
+            Ok(HandlerPre::V0_3(v0_3::HandlerPre::new(pre)?))
         }
     }
 }
@@ -93,6 +98,7 @@ impl HandlerWorld {
     ) -> wasmtime::Result<Self> {
         let mut linker = Linker::new(runtime.engine());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        v0_3::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         v0_2::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         v0_1::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
         Ok(HandlerWorld {
@@ -156,6 +162,11 @@ impl HandlerWorld {
             let resp = table.push(ResponseHandle)?;
             let writer = table.push(WriterHandle)?;
             match &handler.pre {
+                HandlerPre::V0_3(pre) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    let result = instance.call_handle(&mut store, req, resp, writer).await?;
+                    Ok(result.map_err(|e| (e.code, e.message)))
+                }
                 HandlerPre::V0_2(pre) => {
                     let instance = pre.instantiate_async(&mut store).await?;
                     let result = instance.call_handle(&mut store, req, resp, writer).await?;

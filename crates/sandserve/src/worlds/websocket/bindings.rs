@@ -1,31 +1,67 @@
-//! Host bindings of the `websocket-handler` world (`wit/handler.wit`). The
-//! interfaces it shares with the request handler world are that world's own
-//! bindings, so one implementation serves both.
+//! Host bindings of the `websocket-handler` world: the current version
+//! (`wit/handler.wit`, 0.3.0) and 0.2.0 (`wit/v0.2.0/`, kept so that
+//! components built against it still run). The interfaces it shares with
+//! the request handler world are that world's own bindings of the same
+//! version, so one implementation serves both worlds.
 
-wasmtime::component::bindgen!({
-    world: "websocket-handler",
-    path: "../../wit",
-    imports: {
-        "sandserve:handler/websocket.[method]connection.receive-message": async | trappable,
-        "sandserve:handler/websocket.[method]connection.send-text": async | trappable,
-        "sandserve:handler/websocket.[method]connection.send-binary": async | trappable,
-        "sandserve:handler/websocket.[method]connection.send-ping": async | trappable,
-        "sandserve:handler/websocket.[method]connection.close": async | trappable,
-        "sandserve:handler/websocket.[method]connection.write-frame": async | trappable,
-        "sandserve:handler/websocket.[method]connection.write-raw": async | trappable,
-        "sandserve:handler/websocket.[method]handshake-response.write-raw": async | trappable,
-        default: trappable,
-    },
-    exports: { default: async },
-    with: {
-        "sandserve:handler/types": crate::worlds::handler::bindings::v0_2::sandserve::handler::types,
-        "sandserve:handler/server": crate::worlds::handler::bindings::v0_2::sandserve::handler::server,
-        "sandserve:handler/stash": crate::worlds::handler::bindings::v0_2::sandserve::handler::stash,
-        "sandserve:handler/log": crate::worlds::handler::bindings::v0_2::sandserve::handler::log,
-        "sandserve:handler/timing": crate::worlds::handler::bindings::v0_2::sandserve::handler::timing,
-        "sandserve:handler/view": crate::worlds::handler::bindings::v0_2::sandserve::handler::view,
-        "sandserve:handler/websocket.handshake-request": crate::worlds::websocket::state::HandshakeRequest,
-        "sandserve:handler/websocket.handshake-response": crate::worlds::websocket::state::HandshakeResponse,
-        "sandserve:handler/websocket.connection": crate::worlds::websocket::state::ConnectionHandle,
-    },
-});
+/// `sandserve:handler@0.3.0`.
+pub mod v0_3 {
+    wasmtime::component::bindgen!({
+        world: "websocket-handler",
+        path: "../../wit",
+        imports: {
+            "sandserve:handler/websocket.[method]connection.receive-message": async | trappable,
+            "sandserve:handler/websocket.[method]connection.send-text": async | trappable,
+            "sandserve:handler/websocket.[method]connection.send-binary": async | trappable,
+            "sandserve:handler/websocket.[method]connection.send-ping": async | trappable,
+            "sandserve:handler/websocket.[method]connection.close": async | trappable,
+            "sandserve:handler/websocket.[method]connection.write-frame": async | trappable,
+            "sandserve:handler/websocket.[method]connection.write-raw": async | trappable,
+            "sandserve:handler/websocket.[method]handshake-response.write-raw": async | trappable,
+            default: trappable,
+        },
+        exports: { default: async },
+        with: {
+            "sandserve:handler/types": crate::worlds::handler::bindings::v0_3::sandserve::handler::types,
+            "sandserve:handler/server": crate::worlds::handler::bindings::v0_3::sandserve::handler::server,
+            "sandserve:handler/stash": crate::worlds::handler::bindings::v0_3::sandserve::handler::stash,
+            "sandserve:handler/log": crate::worlds::handler::bindings::v0_3::sandserve::handler::log,
+            "sandserve:handler/timing": crate::worlds::handler::bindings::v0_3::sandserve::handler::timing,
+            "sandserve:handler/view": crate::worlds::handler::bindings::v0_3::sandserve::handler::view,
+            "sandserve:handler/websocket.handshake-request": crate::worlds::websocket::state::HandshakeRequest,
+            "sandserve:handler/websocket.handshake-response": crate::worlds::websocket::state::HandshakeResponse,
+            "sandserve:handler/websocket.connection": crate::worlds::websocket::state::ConnectionHandle,
+        },
+    });
+}
+
+/// `sandserve:handler@0.2.0`.
+pub mod v0_2 {
+    wasmtime::component::bindgen!({
+        world: "websocket-handler",
+        path: "../../wit/v0.2.0",
+        imports: {
+            "sandserve:handler/websocket.[method]connection.receive-message": async | trappable,
+            "sandserve:handler/websocket.[method]connection.send-text": async | trappable,
+            "sandserve:handler/websocket.[method]connection.send-binary": async | trappable,
+            "sandserve:handler/websocket.[method]connection.send-ping": async | trappable,
+            "sandserve:handler/websocket.[method]connection.close": async | trappable,
+            "sandserve:handler/websocket.[method]connection.write-frame": async | trappable,
+            "sandserve:handler/websocket.[method]connection.write-raw": async | trappable,
+            "sandserve:handler/websocket.[method]handshake-response.write-raw": async | trappable,
+            default: trappable,
+        },
+        exports: { default: async },
+        with: {
+            "sandserve:handler/types": crate::worlds::handler::bindings::v0_2::sandserve::handler::types,
+            "sandserve:handler/server": crate::worlds::handler::bindings::v0_2::sandserve::handler::server,
+            "sandserve:handler/stash": crate::worlds::handler::bindings::v0_2::sandserve::handler::stash,
+            "sandserve:handler/log": crate::worlds::handler::bindings::v0_2::sandserve::handler::log,
+            "sandserve:handler/timing": crate::worlds::handler::bindings::v0_2::sandserve::handler::timing,
+            "sandserve:handler/view": crate::worlds::handler::bindings::v0_2::sandserve::handler::view,
+            "sandserve:handler/websocket.handshake-request": crate::worlds::websocket::state::HandshakeRequest,
+            "sandserve:handler/websocket.handshake-response": crate::worlds::websocket::state::HandshakeResponse,
+            "sandserve:handler/websocket.connection": crate::worlds::websocket::state::ConnectionHandle,
+        },
+    });
+}

@@ -1,5 +1,6 @@
 //! The WebSocket handler world, `websocket-handler` of
-//! `sandserve:handler@0.2.0` (`wit/handler.wit`): its bindings, what its
+//! `sandserve:handler@0.3.0` (`wit/handler.wit`; 0.2.0 is still served):
+//! its bindings, what its
 //! store holds and the host side of what only it imports (`state`), and the
 //! executor — one connection in one fresh instance: `handshake`, then (when
 //! it accepts) the `101` and `transfer`, then the closing handshake.
@@ -14,7 +15,8 @@ mod state;
 
 use std::sync::Arc;
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker, Resource};
+use wasmtime::Store;
 
 use crate::http::{Request, ResponseWriter};
 use crate::reply::{ErrorAnswer, Reply};
@@ -26,7 +28,6 @@ use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
 use crate::websocket::{self as ws, Connection, WebSocketLimits};
 use crate::worlds::handler::Grant;
 use crate::worlds::shared::Base;
-use bindings::WebsocketHandlerPre;
 use state::{ConnectionHandle, HandshakeRequest, HandshakeResponse, WsState};
 
 /// How the opening handshake is answered.
@@ -49,7 +50,70 @@ pub type Http2Answer =
     Box<dyn FnOnce(u16, Vec<(Vec<u8>, Vec<u8>)>) -> Option<Box<dyn crate::http::Io>> + Send>;
 
 /// A WebSocket handler component, linked and ready.
-pub type LoadedWsHandler = Loaded<WebsocketHandlerPre<WsState>>;
+pub type LoadedWsHandler = Loaded<WsHandlerPre>;
+
+/// A component linked for the version of the world it was built against.
+pub enum WsHandlerPre {
+    /// `sandserve:handler@0.2.0`.
+    V0_2(bindings::v0_2::WebsocketHandlerPre<WsState>),
+    /// `sandserve:handler@0.3.0`.
+    V0_3(bindings::v0_3::WebsocketHandlerPre<WsState>),
+}
+
+/// An instance of either version.
+enum WsInstance {
+    V0_2(bindings::v0_2::WebsocketHandler),
+    V0_3(bindings::v0_3::WebsocketHandler),
+}
+
+/// What a guest's export ended with: done, or its error's code and message.
+type Ended = Result<(), (u16, String)>;
+
+impl WsHandlerPre {
+    async fn instantiate(&self, store: &mut Store<WsState>) -> wasmtime::Result<WsInstance> {
+        Ok(match self {
+            WsHandlerPre::V0_2(pre) => WsInstance::V0_2(pre.instantiate_async(store).await?),
+            WsHandlerPre::V0_3(pre) => WsInstance::V0_3(pre.instantiate_async(store).await?),
+        })
+    }
+}
+
+impl WsInstance {
+    async fn handshake(
+        &self,
+        store: &mut Store<WsState>,
+        request: Resource<HandshakeRequest>,
+        response: Resource<HandshakeResponse>,
+    ) -> wasmtime::Result<Ended> {
+        Ok(match self {
+            WsInstance::V0_2(i) => i
+                .call_handshake(store, request, response)
+                .await?
+                .map_err(|e| (e.code, e.message)),
+            WsInstance::V0_3(i) => i
+                .call_handshake(store, request, response)
+                .await?
+                .map_err(|e| (e.code, e.message)),
+        })
+    }
+
+    async fn transfer(
+        &self,
+        store: &mut Store<WsState>,
+        connection: Resource<ConnectionHandle>,
+    ) -> wasmtime::Result<Ended> {
+        Ok(match self {
+            WsInstance::V0_2(i) => i
+                .call_transfer(store, connection)
+                .await?
+                .map_err(|e| (e.code, e.message)),
+            WsInstance::V0_3(i) => i
+                .call_transfer(store, connection)
+                .await?
+                .map_err(|e| (e.code, e.message)),
+        })
+    }
+}
 
 /// The WebSocket handler world.
 pub struct WebSocketWorld {
@@ -63,10 +127,19 @@ pub struct WebSocketWorld {
 }
 
 impl World for WebSocketWorld {
-    type Pre = WebsocketHandlerPre<WsState>;
+    type Pre = WsHandlerPre;
 
     fn link(&self, component: &Component) -> wasmtime::Result<Self::Pre> {
-        WebsocketHandlerPre::new(self.linker.instantiate_pre(component)?)
+        let pre = self.linker.instantiate_pre(component)?;
+        let older = component
+            .component_type()
+            .imports(self.base.runtime.engine())
+            .any(|(name, _)| name.starts_with("sandserve:handler/") && name.ends_with("@0.2.0"));
+        Ok(if older {
+            WsHandlerPre::V0_2(bindings::v0_2::WebsocketHandlerPre::new(pre)?)
+        } else {
+            WsHandlerPre::V0_3(bindings::v0_3::WebsocketHandlerPre::new(pre)?)
+        })
     }
 }
 
@@ -83,7 +156,12 @@ impl WebSocketWorld {
     ) -> wasmtime::Result<Self> {
         let mut linker = Linker::new(runtime.engine());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::WebsocketHandler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        bindings::v0_3::WebsocketHandler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| {
+            state
+        })?;
+        bindings::v0_2::WebsocketHandler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| {
+            state
+        })?;
         Ok(WebSocketWorld {
             base: Base {
                 runtime,
@@ -142,14 +220,11 @@ impl WebSocketWorld {
         let mut store = self.base.runtime.store(state);
         // What the guest's part ended with, and whether the `101` went out.
         let run = async {
-            let instance = handler.pre.instantiate_async(&mut store).await?;
+            let instance = handler.pre.instantiate(&mut store).await?;
             let table = &mut store.data_mut().sandbox.table;
             let req = table.push(HandshakeRequest)?;
             let resp = table.push(HandshakeResponse)?;
-            let answer = instance
-                .call_handshake(&mut store, req, resp)
-                .await?
-                .map_err(|e| (e.code, e.message));
+            let answer = instance.handshake(&mut store, req, resp).await?;
             let s = store.data_mut();
             if let Err((code, message)) = answer {
                 return Ok((Err(ErrorAnswer::Guest { code, message }), false));
@@ -219,10 +294,7 @@ impl WebSocketWorld {
             s.writer.break_framing();
             let table = &mut store.data_mut().sandbox.table;
             let conn = table.push(ConnectionHandle)?;
-            let transferred = instance
-                .call_transfer(&mut store, conn)
-                .await?
-                .map_err(|e| (e.code, e.message));
+            let transferred = instance.transfer(&mut store, conn).await?;
             Ok::<_, wasmtime::Error>((
                 transferred.map_err(|(code, message)| ErrorAnswer::Guest { code, message }),
                 true,

@@ -7,10 +7,12 @@ mod response;
 mod timing;
 mod writer;
 
-use super::bindings::{v0_1, v0_2};
+use super::bindings::{v0_1, v0_2, v0_3};
 use super::state::HostState;
 
 impl v0_1::sandserve::handler::types::Host for HostState {}
 impl v0_1::sandserve::handler::http::Host for HostState {}
 impl v0_2::sandserve::handler::types::Host for HostState {}
 impl v0_2::sandserve::handler::http::Host for HostState {}
+impl v0_3::sandserve::handler::types::Host for HostState {}
+impl v0_3::sandserve::handler::http::Host for HostState {}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::tenants::Held;
 use crate::wasm::Stop;
-use crate::worlds::handler::bindings::{v0_1, v0_2};
+use crate::worlds::handler::bindings::{v0_1, v0_2, v0_3};
 use crate::worlds::handler::state::HostState;
 
 impl HostState {
@@ -37,6 +37,12 @@ impl HostState {
             }
         }
         Ok(())
+    }
+}
+
+impl v0_3::sandserve::handler::timing::Host for HostState {
+    async fn sleep(&mut self, duration: u64) -> wasmtime::Result<()> {
+        HostState::sleep(self, duration, true).await
     }
 }
 

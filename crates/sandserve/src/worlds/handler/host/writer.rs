@@ -6,8 +6,7 @@
 use wasmtime::component::Resource;
 
 use crate::wasm::Stop;
-use crate::worlds::handler::bindings::v0_2::sandserve::handler::types::WriteError;
-use crate::worlds::handler::bindings::{v0_1, v0_2};
+use crate::worlds::handler::bindings::v0_1;
 use crate::worlds::handler::state::{HostState, WriterHandle};
 
 /// One call of the writer resource.
@@ -75,10 +74,6 @@ impl HostState {
     }
 }
 
-fn closed(written: Result<(), Gone>) -> Result<(), WriteError> {
-    written.map_err(|Gone| WriteError::Closed)
-}
-
 fn stopped(written: Result<(), Gone>) -> wasmtime::Result<()> {
     written.map_err(|Gone| Stop::ClientGone.into())
 }
@@ -87,87 +82,104 @@ fn reason_len(reason: &Option<Vec<u8>>) -> usize {
     reason.as_ref().map_or(0, Vec::len)
 }
 
-impl v0_2::sandserve::handler::http::HostResponseWriter for HostState {
-    async fn write_status(
-        &mut self,
-        _: Resource<WriterHandle>,
-        code: u16,
-        reason: Option<Vec<u8>>,
-    ) -> wasmtime::Result<Result<(), WriteError>> {
-        let op = Op::Status(code, reason.as_deref());
-        Ok(closed(self.counted_write(reason_len(&reason), op).await?))
-    }
+// The same for every version since 0.2, whose writes report a gone client.
+macro_rules! reports_closed {
+    ($v:ident) => {
+        const _: () = {
+            use crate::worlds::handler::bindings::$v::sandserve::handler::http::HostResponseWriter;
+            use crate::worlds::handler::bindings::$v::sandserve::handler::types::WriteError;
 
-    async fn write_header(
-        &mut self,
-        _: Resource<WriterHandle>,
-        name: Vec<u8>,
-        value: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), WriteError>> {
-        let op = Op::Header(&name, &value);
-        Ok(closed(
-            self.counted_write(name.len() + value.len(), op).await?,
-        ))
-    }
+            fn closed(written: Result<(), Gone>) -> Result<(), WriteError> {
+                written.map_err(|Gone| WriteError::Closed)
+            }
 
-    async fn end_headers(
-        &mut self,
-        _: Resource<WriterHandle>,
-        add_date: bool,
-    ) -> wasmtime::Result<Result<(), WriteError>> {
-        Ok(closed(self.write(Op::EndHeaders(add_date)).await?))
-    }
+            impl HostResponseWriter for HostState {
+                async fn write_status(
+                    &mut self,
+                    _: Resource<WriterHandle>,
+                    code: u16,
+                    reason: Option<Vec<u8>>,
+                ) -> wasmtime::Result<Result<(), WriteError>> {
+                    let op = Op::Status(code, reason.as_deref());
+                    Ok(closed(self.counted_write(reason_len(&reason), op).await?))
+                }
 
-    async fn write_content(
-        &mut self,
-        _: Resource<WriterHandle>,
-        data: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), WriteError>> {
-        Ok(closed(
-            self.counted_write(data.len(), Op::Content(&data)).await?,
-        ))
-    }
+                async fn write_header(
+                    &mut self,
+                    _: Resource<WriterHandle>,
+                    name: Vec<u8>,
+                    value: Vec<u8>,
+                ) -> wasmtime::Result<Result<(), WriteError>> {
+                    let op = Op::Header(&name, &value);
+                    Ok(closed(
+                        self.counted_write(name.len() + value.len(), op).await?,
+                    ))
+                }
 
-    async fn write_raw(
-        &mut self,
-        _: Resource<WriterHandle>,
-        data: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), WriteError>> {
-        Ok(closed(
-            self.counted_write(data.len(), Op::Raw(&data)).await?,
-        ))
-    }
+                async fn end_headers(
+                    &mut self,
+                    _: Resource<WriterHandle>,
+                    add_date: bool,
+                ) -> wasmtime::Result<Result<(), WriteError>> {
+                    Ok(closed(self.write(Op::EndHeaders(add_date)).await?))
+                }
 
-    async fn flush(
-        &mut self,
-        _: Resource<WriterHandle>,
-    ) -> wasmtime::Result<Result<(), WriteError>> {
-        // Every write is on the socket already; a client that closed or
-        // reset shows as a failed write, or as the end of its stream (looked
-        // for once, without waiting).
-        let ended = tokio::select! {
-            biased;
-            _ = self.writer.transport().gone() => true,
-            _ = std::future::ready(()) => false,
+                async fn write_content(
+                    &mut self,
+                    _: Resource<WriterHandle>,
+                    data: Vec<u8>,
+                ) -> wasmtime::Result<Result<(), WriteError>> {
+                    Ok(closed(
+                        self.counted_write(data.len(), Op::Content(&data)).await?,
+                    ))
+                }
+
+                async fn write_raw(
+                    &mut self,
+                    _: Resource<WriterHandle>,
+                    data: Vec<u8>,
+                ) -> wasmtime::Result<Result<(), WriteError>> {
+                    Ok(closed(
+                        self.counted_write(data.len(), Op::Raw(&data)).await?,
+                    ))
+                }
+
+                async fn flush(
+                    &mut self,
+                    _: Resource<WriterHandle>,
+                ) -> wasmtime::Result<Result<(), WriteError>> {
+                    // Every write is on the socket already; a client that closed or
+                    // reset shows as a failed write, or as the end of its stream (looked
+                    // for once, without waiting).
+                    let ended = tokio::select! {
+                        biased;
+                        _ = self.writer.transport().gone() => true,
+                        _ = std::future::ready(()) => false,
+                    };
+                    if !self.client_gone && ended {
+                        self.client_gone = true;
+                        self.writer.break_framing();
+                    }
+                    Ok(if self.client_gone {
+                        Err(WriteError::Closed)
+                    } else {
+                        Ok(())
+                    })
+                }
+
+                fn drop(&mut self, handle: Resource<WriterHandle>) -> wasmtime::Result<()> {
+                    if handle.owned() {
+                        self.sandbox.table.delete(handle)?;
+                    }
+                    Ok(())
+                }
+            }
         };
-        if !self.client_gone && ended {
-            self.client_gone = true;
-            self.writer.break_framing();
-        }
-        Ok(if self.client_gone {
-            Err(WriteError::Closed)
-        } else {
-            Ok(())
-        })
-    }
-
-    fn drop(&mut self, handle: Resource<WriterHandle>) -> wasmtime::Result<()> {
-        if handle.owned() {
-            self.sandbox.table.delete(handle)?;
-        }
-        Ok(())
-    }
+    };
 }
+
+reports_closed!(v0_2);
+reports_closed!(v0_3);
 
 impl v0_1::sandserve::handler::http::HostResponseWriter for HostState {
     async fn write_status(

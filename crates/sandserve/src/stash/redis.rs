@@ -1,0 +1,572 @@
+//! The stash in a Redis server (7, or anything speaking its protocol from
+//! 6.2 on: Valkey, say), shared by every server given the same URL and key
+//! prefix.
+//!
+//! Every operation that reads and writes is one Lua script, so it is atomic
+//! across servers: `put` stores only a missing key, `take` is `GETDEL`,
+//! `compare_and_swap` compares and writes in one step. The limits are kept
+//! per key prefix in the store itself: a hash of the bytes and entries held
+//! (and each client's bytes), an index of entries by expiry so that the
+//! bytes of an entry Redis expired are given back, swept by the writes.
+//! The stash lock is a lease with an owner token, renewed while held,
+//! given back on drop, and run out when its holder's server died.
+//!
+//! Keys and values reach the store only as arguments of those scripts and
+//! of `GET`/`SET` (length-prefixed in the protocol): nothing a guest sends
+//! is ever part of a command. Every key carries the prefix as a hash tag,
+//! so a deployment's keys share one cluster slot.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Client, Script};
+
+use super::{cost, OnUnreachable, Owner, StashConfig, StashError};
+use crate::tenants::AtCap;
+
+/// A Redis server's address, as configured, and without its password for
+/// messages.
+#[derive(Clone, Debug)]
+pub struct Address {
+    url: String,
+    shown: String,
+}
+
+impl Address {
+    /// Checks a `redis://` or `rediss://` URL.
+    pub fn parse(url: &str) -> Result<Address, String> {
+        let shown = Address::redacted(url);
+        ::redis::IntoConnectionInfo::into_connection_info(url)
+            .map_err(|e| format!("stash.backend: {shown:?} is not a usable Redis URL: {e}"))?;
+        Ok(Address {
+            url: url.to_string(),
+            shown,
+        })
+    }
+
+    /// `url` without the user and password it may hold.
+    pub fn redacted(url: &str) -> String {
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return url.chars().take(64).collect();
+        };
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        match rest[..authority_end].rfind('@') {
+            Some(at) => format!("{scheme}://…@{}", &rest[at + 1..]),
+            None => url.to_string(),
+        }
+    }
+}
+
+/// Shared by the scripts. `KEYS[1]` is the entry, `KEYS[2]` the index of
+/// entries by expiry (ms), `KEYS[3]` each entry's size and owner, `KEYS[4]`
+/// what the prefix holds: `bytes`, `entries`, and `c:ADDRESS` per client.
+const PRELUDE: &str = r#"
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function account(entry, size, owner, expires)
+  redis.call('ZADD', KEYS[2], expires, entry)
+  redis.call('HSET', KEYS[3], entry, size .. ' ' .. owner)
+  redis.call('HINCRBY', KEYS[4], 'bytes', size)
+  redis.call('HINCRBY', KEYS[4], 'entries', 1)
+  if owner ~= '' then redis.call('HINCRBY', KEYS[4], 'c:' .. owner, size) end
+end
+local function forget(entry)
+  redis.call('ZREM', KEYS[2], entry)
+  local meta = redis.call('HGET', KEYS[3], entry)
+  if not meta then return nil end
+  redis.call('HDEL', KEYS[3], entry)
+  local size, owner = string.match(meta, '^(%d+) (.*)$')
+  size = tonumber(size)
+  redis.call('HINCRBY', KEYS[4], 'bytes', -size)
+  redis.call('HINCRBY', KEYS[4], 'entries', -1)
+  if owner ~= '' and redis.call('HINCRBY', KEYS[4], 'c:' .. owner, -size) <= 0 then
+    redis.call('HDEL', KEYS[4], 'c:' .. owner)
+  end
+  return {size, owner}
+end
+local function sweep(now)
+  local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 128)
+  for _, entry in ipairs(gone) do
+    forget(entry)
+    redis.call('DEL', entry)
+  end
+end
+local function refuse(size, owner, max_total, max_entries, cap)
+  local bytes = tonumber(redis.call('HGET', KEYS[4], 'bytes') or '0')
+  local entries = tonumber(redis.call('HGET', KEYS[4], 'entries') or '0')
+  if bytes + size > max_total then
+    return {'full', 'the stash is full (' .. bytes .. ' of ' .. max_total .. ' bytes used)'}
+  end
+  if entries >= max_entries then
+    return {'full', 'the stash is full (' .. max_entries .. ' entries)'}
+  end
+  if cap > 0 and owner ~= '' then
+    local held = tonumber(redis.call('HGET', KEYS[4], 'c:' .. owner) or '0')
+    if held + size > cap then return {'cap', ''} end
+  end
+  return nil
+end
+"#;
+
+/// ARGV: value, size, owner, ttl (ms), max total, max entries, client cap.
+const PUT: &str = r#"
+local now = now_ms()
+sweep(now)
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'present', ''} end
+forget(KEYS[1])
+local size, ttl = tonumber(ARGV[2]), tonumber(ARGV[4])
+local why = refuse(size, ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]))
+if why then return why end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+account(KEYS[1], size, ARGV[3], now + ttl)
+return {'ok', ''}
+"#;
+
+const TAKE: &str = r#"
+local value = redis.call('GETDEL', KEYS[1])
+forget(KEYS[1])
+return value
+"#;
+
+/// ARGV: has expected, expected, has new, new, size, owner, ttl (ms), max
+/// total, max entries, client cap.
+const SWAP: &str = r#"
+local now = now_ms()
+sweep(now)
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current ~= ARGV[2] then return {'mismatch', ''} end
+elseif current then
+  return {'mismatch', ''}
+end
+local expires = redis.call('ZSCORE', KEYS[2], KEYS[1])
+local old = forget(KEYS[1])
+if ARGV[3] ~= '1' then
+  redis.call('DEL', KEYS[1])
+  return {'swapped', ''}
+end
+local size, ttl = tonumber(ARGV[5]), tonumber(ARGV[7])
+local why = refuse(size, ARGV[6], tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]))
+if why then
+  if old and expires then account(KEYS[1], old[1], old[2], tonumber(expires)) end
+  return why
+end
+redis.call('SET', KEYS[1], ARGV[4], 'PX', ttl)
+account(KEYS[1], size, ARGV[6], now + ttl)
+return {'swapped', ''}
+"#;
+
+/// `KEYS[1]` the lock, `ARGV[1]` the holder's token, `ARGV[2]` the lease (ms).
+const RENEW: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"#;
+
+const RELEASE: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"#;
+
+/// Longest pause between two tries for a lock someone holds.
+const LOCK_POLL_MAX: Duration = Duration::from_millis(16);
+
+struct Scripts {
+    put: Script,
+    take: Script,
+    swap: Script,
+    renew: Script,
+    release: Script,
+}
+
+/// What the store-backed stash shares with its lock leases.
+struct Shared {
+    pool: Vec<ConnectionManager>,
+    next: AtomicUsize,
+    timeout: Duration,
+    scripts: Scripts,
+    shown: String,
+}
+
+impl Shared {
+    fn connection(&self) -> ConnectionManager {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len();
+        self.pool[i].clone()
+    }
+
+    /// Runs one call against the store within the timeout; the guest hears
+    /// only that the store failed, the log has why.
+    async fn call<T>(
+        &self,
+        what: &str,
+        run: impl std::future::Future<Output = ::redis::RedisResult<T>>,
+    ) -> Result<T, StashError> {
+        match tokio::time::timeout(self.timeout, run).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                tracing::warn!("stash: {what} in {} failed: {e}", self.shown);
+                Err(StashError::Unavailable(
+                    "the stash's store is out of reach".into(),
+                ))
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "stash: {what} in {} took longer than {} s",
+                    self.shown,
+                    self.timeout.as_secs_f64()
+                );
+                Err(StashError::Unavailable(format!(
+                    "the stash's store did not answer within {} s",
+                    self.timeout.as_secs_f64()
+                )))
+            }
+        }
+    }
+}
+
+/// The stash in a Redis server.
+pub(super) struct RedisStash {
+    shared: Arc<Shared>,
+    prefix: String,
+    ttl_ms: u64,
+    lease: Duration,
+    max_total_bytes: usize,
+    max_entries: usize,
+    /// Each client's cap on bytes, when caps apply.
+    client_cap: Option<usize>,
+}
+
+impl RedisStash {
+    /// Connects to the store at `address` (see `OnUnreachable`).
+    pub(super) async fn open(
+        address: Address,
+        config: &StashConfig,
+        client_cap: Option<usize>,
+    ) -> Result<RedisStash, String> {
+        let shown = address.shown.clone();
+        let client = match &config.ca_file {
+            None => Client::open(address.url.as_str()),
+            Some(ca) => {
+                let pem = std::fs::read(ca)
+                    .map_err(|e| format!("stash.ca_file: cannot read {}: {e}", ca.display()))?;
+                Client::build_with_tls(
+                    address.url.as_str(),
+                    ::redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem),
+                    },
+                )
+            }
+        }
+        .map_err(|e| format!("stash.backend: {shown}: {e}"))?;
+        let timeout = config.timeout();
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let pool = (0..config.pool_size)
+            .map(|_| {
+                ConnectionManager::new_lazy_with_config(client.clone(), manager_config.clone())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("stash.backend: {shown}: {e}"))?;
+        let shared = Arc::new(Shared {
+            pool,
+            next: AtomicUsize::new(0),
+            timeout,
+            scripts: Scripts {
+                put: Script::new(&format!("{PRELUDE}{PUT}")),
+                take: Script::new(&format!("{PRELUDE}{TAKE}")),
+                swap: Script::new(&format!("{PRELUDE}{SWAP}")),
+                renew: Script::new(RENEW),
+                release: Script::new(RELEASE),
+            },
+            shown: format!("Redis at {shown}"),
+        });
+        let stash = RedisStash {
+            shared,
+            prefix: config.key_prefix.clone(),
+            ttl_ms: config.ttl().as_millis().max(1) as u64,
+            lease: Duration::from_secs_f64(config.lock_lease_secs),
+            max_total_bytes: config.max_total_bytes,
+            max_entries: config.max_entries,
+            client_cap,
+        };
+        if let Err(e) = stash.ping().await {
+            match config.on_unreachable {
+                OnUnreachable::Fail => {
+                    return Err(format!(
+                        "stash.backend: cannot reach the Redis server at {shown}: {e} \
+                         (set stash.on_unreachable to \"retry\" to start anyway)"
+                    ))
+                }
+                OnUnreachable::Retry => tracing::warn!(
+                    "stash: cannot reach the Redis server at {shown} ({e}); starting anyway, \
+                     stash calls fail until it answers"
+                ),
+            }
+        }
+        Ok(stash)
+    }
+
+    /// Whether the store answers, on every connection of the pool.
+    async fn ping(&self) -> Result<(), String> {
+        for conn in &self.shared.pool {
+            let mut conn = conn.clone();
+            let cmd = ::redis::cmd("PING");
+            let ping = cmd.query_async::<String>(&mut conn);
+            match tokio::time::timeout(self.shared.timeout, ping).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(e.to_string()),
+                Err(_) => {
+                    return Err(format!(
+                        "no answer within {} s",
+                        self.shared.timeout.as_secs_f64()
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// For the start-up log.
+    pub(super) fn describe(&self) -> String {
+        format!("{} (key prefix {:?})", self.shared.shown, self.prefix)
+    }
+
+    /// The store's keys of this prefix: an entry, the index, the sizes, the
+    /// usage, and the lock.
+    fn entry_key(&self, path: &str, key: &str) -> Vec<u8> {
+        let mut k = format!("{{{}}}:e:{key}:", self.prefix).into_bytes();
+        k.extend_from_slice(path.as_bytes());
+        k
+    }
+
+    fn bookkeeping(&self) -> [String; 3] {
+        let p = &self.prefix;
+        [
+            format!("{{{p}}}:index"),
+            format!("{{{p}}}:sizes"),
+            format!("{{{p}}}:usage"),
+        ]
+    }
+
+    fn owner(owner: Owner) -> String {
+        owner.to_string()
+    }
+
+    fn refused(&self, status: &str, message: String) -> StashError {
+        match status {
+            "cap" => StashError::TooLarge(
+                AtCap {
+                    what: "bytes in the stash",
+                    cap: self.client_cap.unwrap_or(0),
+                }
+                .to_string(),
+            ),
+            _ => StashError::TooLarge(message),
+        }
+    }
+
+    pub(super) async fn put(
+        &self,
+        path: &str,
+        key: &str,
+        value: Vec<u8>,
+        owner: Owner,
+    ) -> Result<(), StashError> {
+        let entry = self.entry_key(path, key);
+        let size = cost(path, key, &value);
+        let [index, sizes, usage] = self.bookkeeping();
+        let mut conn = self.shared.connection();
+        let mut call = self.shared.scripts.put.prepare_invoke();
+        call.key(&entry)
+            .key(index)
+            .key(sizes)
+            .key(usage)
+            .arg(value)
+            .arg(size)
+            .arg(Self::owner(owner))
+            .arg(self.ttl_ms)
+            .arg(self.max_total_bytes)
+            .arg(self.max_entries)
+            .arg(self.client_cap.unwrap_or(0));
+        let (status, message): (String, String) = self
+            .shared
+            .call("put", call.invoke_async(&mut conn))
+            .await?;
+        match status.as_str() {
+            "ok" => Ok(()),
+            "present" => Err(StashError::AlreadyPresent),
+            other => Err(self.refused(other, message)),
+        }
+    }
+
+    pub(super) async fn take(&self, path: &str, key: &str) -> Result<Option<Vec<u8>>, StashError> {
+        let entry = self.entry_key(path, key);
+        let [index, sizes, usage] = self.bookkeeping();
+        let mut conn = self.shared.connection();
+        let mut call = self.shared.scripts.take.prepare_invoke();
+        call.key(&entry).key(index).key(sizes).key(usage);
+        self.shared.call("take", call.invoke_async(&mut conn)).await
+    }
+
+    pub(super) async fn peek(&self, path: &str, key: &str) -> Result<Option<Vec<u8>>, StashError> {
+        let entry = self.entry_key(path, key);
+        let mut conn = self.shared.connection();
+        let mut cmd = ::redis::cmd("GET");
+        cmd.arg(&entry);
+        self.shared.call("peek", cmd.query_async(&mut conn)).await
+    }
+
+    pub(super) async fn compare_and_swap(
+        &self,
+        path: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: Option<Vec<u8>>,
+        owner: Owner,
+    ) -> Result<bool, StashError> {
+        let entry = self.entry_key(path, key);
+        let size = new.as_deref().map_or(0, |v| cost(path, key, v));
+        let [index, sizes, usage] = self.bookkeeping();
+        let mut conn = self.shared.connection();
+        let mut call = self.shared.scripts.swap.prepare_invoke();
+        call.key(&entry)
+            .key(index)
+            .key(sizes)
+            .key(usage)
+            .arg(if expected.is_some() { "1" } else { "0" })
+            .arg(expected.unwrap_or_default())
+            .arg(if new.is_some() { "1" } else { "0" })
+            .arg(new.unwrap_or_default())
+            .arg(size)
+            .arg(Self::owner(owner))
+            .arg(self.ttl_ms)
+            .arg(self.max_total_bytes)
+            .arg(self.max_entries)
+            .arg(self.client_cap.unwrap_or(0));
+        let (status, message): (String, String) = self
+            .shared
+            .call("compare-and-swap", call.invoke_async(&mut conn))
+            .await?;
+        match status.as_str() {
+            "swapped" => Ok(true),
+            "mismatch" => Ok(false),
+            other => Err(self.refused(other, message)),
+        }
+    }
+
+    /// Takes the lease on the stash lock, trying again (at most every
+    /// 16 ms) while another holder has it.
+    pub(super) async fn hold_lock(&self) -> Result<Lease, StashError> {
+        let key = format!("{{{}}}:lock", self.prefix);
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let lease_ms = self.lease.as_millis().max(1) as u64;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let mut conn = self.shared.connection();
+            let mut cmd = ::redis::cmd("SET");
+            cmd.arg(&key).arg(&token).arg("NX").arg("PX").arg(lease_ms);
+            let set = cmd.query_async::<Option<String>>(&mut conn);
+            if self.shared.call("lock", set).await?.is_some() {
+                return Ok(Lease::held(self.shared.clone(), key, token, self.lease));
+            }
+            tokio::time::sleep(pause + Duration::from_micros(fastrand::u64(0..1000))).await;
+            pause = (pause * 2).min(LOCK_POLL_MAX);
+        }
+    }
+}
+
+/// The stash lock held in the store: renewed every third of its lease
+/// while held, given back when dropped.
+pub struct Lease {
+    shared: Arc<Shared>,
+    key: String,
+    token: String,
+    renewing: tokio::task::AbortHandle,
+}
+
+impl Lease {
+    fn held(shared: Arc<Shared>, key: String, token: String, lease: Duration) -> Lease {
+        let renewing = {
+            let (shared, key, token) = (shared.clone(), key.clone(), token.clone());
+            let lease_ms = lease.as_millis().max(1) as u64;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    let mut conn = shared.connection();
+                    let mut call = shared.scripts.renew.prepare_invoke();
+                    call.key(&key).arg(&token).arg(lease_ms);
+                    match shared
+                        .call("lock renewal", call.invoke_async::<i64>(&mut conn))
+                        .await
+                    {
+                        Ok(1) => {}
+                        Ok(_) => {
+                            tracing::warn!("stash: the lock's lease ran out while held");
+                            return;
+                        }
+                        // Tried again at the next third: the lease may last.
+                        Err(_) => {}
+                    }
+                }
+            })
+            .abort_handle()
+        };
+        Lease {
+            shared,
+            key,
+            token,
+            renewing,
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.renewing.abort();
+        let (shared, key, token) = (
+            self.shared.clone(),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.token),
+        );
+        // Given back in the background; if that fails, the lease runs out.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let mut conn = shared.connection();
+                let mut call = shared.scripts.release.prepare_invoke();
+                call.key(&key).arg(&token);
+                let _ = shared
+                    .call("lock release", call.invoke_async::<i64>(&mut conn))
+                    .await;
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Address;
+
+    #[test]
+    fn addresses_are_shown_without_their_password() {
+        assert_eq!(
+            Address::redacted("redis://user:secret@db.example:6379/2"),
+            "redis://…@db.example:6379/2"
+        );
+        assert_eq!(
+            Address::redacted("rediss://127.0.0.1:6380"),
+            "rediss://127.0.0.1:6380"
+        );
+        assert!(Address::parse("redis://127.0.0.1:6379/0").is_ok());
+        let e = Address::parse("redis://:pw@127.0.0.1:notaport/0").unwrap_err();
+        assert!(!e.contains("pw"), "{e}");
+    }
+}
