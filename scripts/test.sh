@@ -16,6 +16,9 @@ python3 -c 'import wptserve' 2>/dev/null || python3 -m pip install -q wptserve==
 # The browser tests run testharness.js pages in headless Chromium.
 bash scripts/browser-deps.sh
 
+# The shared-stash tests start redis-server; deploy/ runs behind HAProxy.
+bash scripts/redis-deps.sh
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
@@ -24,4 +27,9 @@ status=${PIPESTATUS[0]}
 set -e
 # One closing line for the whole suite (cargo prints one per test binary).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+
+# The deployment example: two instances behind HAProxy sharing one Redis,
+# checked through the balancer (with the build the tests used).
+cargo build --locked -p sandserve
+SANDSERVE_BIN="${CARGO_TARGET_DIR:-target}/debug/sandserve" bash deploy/run.sh --smoke

@@ -9,44 +9,11 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sandserve::Config;
-use sandserve_tests::{copy_tree, python_runner, DocRoot, Resp, TestServer};
-
-/// Where the runner's compiled form is kept across test servers, so that it
-/// is compiled once per run rather than once per server.
-fn shared_cache() -> PathBuf {
-    let dir = python_runner().parent().unwrap().join("test-cache");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use sandserve_tests::{copy_tree, python_runner, python_runner_cache, DocRoot, Resp, TestServer};
 
 fn configure(c: &mut Config) {
     c.python.runner = Some(python_runner());
-    c.wasm.cache_dir = Some(shared_cache());
-    compiled_once();
-}
-
-/// Compiles the runner into the shared cache once, before any test server
-/// needs it (a debug build takes a while; the tests' reads would time out).
-fn compiled_once() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let root = DocRoot::new();
-        root.file(
-            "warm.py",
-            "def main(request, response):\n    return 'warm'\n",
-        );
-        let s = TestServer::start_with(&root, |c| {
-            c.python.runner = Some(python_runner());
-            c.wasm.cache_dir = Some(shared_cache());
-        });
-        let mut c = TcpStream::connect(s.addr).unwrap();
-        c.set_read_timeout(Some(Duration::from_secs(600))).unwrap();
-        c.write_all(b"GET /warm.py HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        let mut out = String::new();
-        c.read_to_string(&mut out).unwrap();
-        assert!(out.ends_with("warm"), "the runner did not answer: {out}");
-    });
+    c.wasm.cache_dir = Some(python_runner_cache());
 }
 
 /// The corpus of `tests/python/corpus`, in a document root of its own.
@@ -61,7 +28,6 @@ fn corpus() -> DocRoot {
 fn server() -> &'static TestServer {
     static SERVER: OnceLock<(DocRoot, TestServer)> = OnceLock::new();
     let (_, server) = SERVER.get_or_init(|| {
-        compiled_once();
         let root = corpus();
         let server = TestServer::start_with(&root, configure);
         (root, server)

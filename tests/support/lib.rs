@@ -13,6 +13,7 @@ use sandserve::config::PortSpec;
 use sandserve::Config;
 use tokio_util::sync::CancellationToken;
 
+pub mod redis;
 pub mod ws;
 
 /// The built guest examples: `GUEST_DIR` and `for_each_guest!`.
@@ -442,6 +443,35 @@ pub fn python_runner() -> std::path::PathBuf {
         runner.display()
     );
     runner
+}
+
+/// A compile cache for test servers that run the Python runner, holding the
+/// runner compiled (once per test binary, before any test server needs it:
+/// a debug build compiles it slowly enough for a test's reads to time out).
+pub fn python_runner_cache() -> PathBuf {
+    static DONE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        let dir = python_runner().parent().unwrap().join("test-cache");
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = DocRoot::new();
+        root.file(
+            "warm.py",
+            "def main(request, response):\n    return 'warm'\n",
+        );
+        let s = TestServer::start_with(&root, |c| {
+            c.python.runner = Some(python_runner());
+            c.wasm.cache_dir = Some(dir.clone());
+        });
+        let mut c = TcpStream::connect(s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(600))).unwrap();
+        c.write_all(b"GET /warm.py HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        assert!(out.ends_with("warm"), "the runner did not answer: {out}");
+        dir
+    })
+    .clone()
 }
 
 /// Copies the directory `from` into `to`, recursively.

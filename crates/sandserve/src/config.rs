@@ -524,6 +524,9 @@ impl Config {
         if let Some(dir) = &self.wasm.cache_dir {
             self.wasm.cache_dir = Some(base.join(dir));
         }
+        if let Some(ca) = &self.stash.ca_file {
+            self.stash.ca_file = Some(base.join(ca));
+        }
         let ssl = &mut self.ssl;
         for path in [
             &mut ssl.openssl.base_path,

@@ -1,5 +1,7 @@
 //! `?action=put&key=UUID&value=V` stores V; `?action=take&key=UUID` returns
-//! it once (then 404). `&path=P` shares the entry with another resource.
+//! it once (then 404); `?action=peek&key=UUID` returns it and leaves it.
+//! `&path=P` shares the entry with another resource. A store out of reach
+//! is a 503.
 
 use sandserve_guest::{handler, stash, Error, Reply, Request, Response};
 
@@ -8,19 +10,23 @@ fn handle(request: &Request, _response: &mut Response) -> Result<Reply, Error> {
         .param("key")
         .ok_or_else(|| Error::new(400, "key is required"))?;
     let path = request.param("path");
+    let failed = |e: stash::Error| match e {
+        stash::Error::Unavailable(_) => Error::new(503, e.to_string()),
+        stash::Error::InvalidKey(_) => Error::new(400, e.to_string()),
+        _ => Error::new(409, e.to_string()),
+    };
+    let found = |value: Option<Vec<u8>>| match value {
+        Some(value) => Ok(value.into()),
+        None => Err(Error::new(404, "nothing stashed under that key")),
+    };
     match request.param("action").as_deref() {
         Some("put") => {
             let value = request.param("value").unwrap_or_default();
-            stash::put(&key, value.as_bytes(), path.as_deref())
-                .map_err(|e| Error::new(409, e.to_string()))?;
+            stash::put(&key, value.as_bytes(), path.as_deref()).map_err(failed)?;
             Ok("stored".into())
         }
-        Some("take") => {
-            match stash::take(&key, path.as_deref()).map_err(|e| Error::new(400, e.to_string()))? {
-                Some(value) => Ok(value.into()),
-                None => Err(Error::new(404, "nothing stashed under that key")),
-            }
-        }
+        Some("take") => found(stash::take(&key, path.as_deref()).map_err(failed)?),
+        Some("peek") => found(stash::peek(&key, path.as_deref()).map_err(failed)?),
         other => Err(Error::new(400, format!("unknown action {other:?}"))),
     }
 }

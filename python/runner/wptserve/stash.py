@@ -18,7 +18,8 @@ class StashError(Exception):
 def _why(error):
     """The world's stash error as text: `unavailable: the stash's store is
     out of reach`, say."""
-    kind = type(error).__name__.rsplit("_", 1)[-1].lower()
+    name = type(error).__name__.rsplit("_", 1)[-1]
+    kind = "".join(" " + c.lower() if c.isupper() else c for c in name).strip()
     value = getattr(error, "value", None)
     return kind if value is None else "%s: %s" % (kind, value)
 

@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, Script};
+use ::redis::aio::MultiplexedConnection;
+use ::redis::{AsyncConnectionConfig, Client, RedisError, RedisResult, Script};
 
 use super::{cost, OnUnreachable, Owner, StashConfig, StashError};
 use crate::tenants::AtCap;
@@ -184,48 +184,80 @@ struct Scripts {
     release: Script,
 }
 
-/// What the store-backed stash shares with its lock leases.
+/// What the store-backed stash shares with its lock leases: a pool of
+/// connections, each made when first needed and made again after it failed
+/// (so a store that comes back is used again on the next call).
 struct Shared {
-    pool: Vec<ConnectionManager>,
+    client: Client,
+    connect: AsyncConnectionConfig,
+    pool: Vec<tokio::sync::Mutex<Option<MultiplexedConnection>>>,
     next: AtomicUsize,
     timeout: Duration,
     scripts: Scripts,
     shown: String,
 }
 
+/// Whether an error means the connection is no good (rather than a refusal
+/// by the store of one command).
+fn broken(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || e.is_unrecoverable_error()
+}
+
 impl Shared {
-    fn connection(&self) -> ConnectionManager {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len();
-        self.pool[i].clone()
+    /// Connection `i` of the pool, connecting it when it has none.
+    async fn connection(&self, i: usize) -> RedisResult<MultiplexedConnection> {
+        let mut slot = self.pool[i].lock().await;
+        if let Some(conn) = &*slot {
+            return Ok(conn.clone());
+        }
+        let conn = self
+            .client
+            .get_multiplexed_async_connection_with_config(&self.connect)
+            .await?;
+        *slot = Some(conn.clone());
+        Ok(conn)
     }
 
     /// Runs one call against the store within the timeout; the guest hears
-    /// only that the store failed, the log has why.
+    /// only that the store failed, the log has why. A connection that
+    /// failed is dropped, to be made again by the next call.
     async fn call<T>(
         &self,
         what: &str,
-        run: impl std::future::Future<Output = ::redis::RedisResult<T>>,
+        run: impl AsyncFnOnce(&mut MultiplexedConnection) -> RedisResult<T>,
     ) -> Result<T, StashError> {
-        match tokio::time::timeout(self.timeout, run).await {
-            Ok(Ok(value)) => Ok(value),
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len();
+        let attempt = async {
+            let mut conn = self.connection(i).await?;
+            run(&mut conn).await
+        };
+        let failure = match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(Ok(value)) => return Ok(value),
             Ok(Err(e)) => {
+                if broken(&e) {
+                    *self.pool[i].lock().await = None;
+                }
                 tracing::warn!("stash: {what} in {} failed: {e}", self.shown);
-                Err(StashError::Unavailable(
-                    "the stash's store is out of reach".into(),
-                ))
+                "the stash's store is out of reach".to_string()
             }
             Err(_) => {
+                *self.pool[i].lock().await = None;
                 tracing::warn!(
                     "stash: {what} in {} took longer than {} s",
                     self.shown,
                     self.timeout.as_secs_f64()
                 );
-                Err(StashError::Unavailable(format!(
+                format!(
                     "the stash's store did not answer within {} s",
                     self.timeout.as_secs_f64()
-                )))
+                )
             }
-        }
+        };
+        Err(StashError::Unavailable(failure))
     }
 }
 
@@ -265,19 +297,12 @@ impl RedisStash {
         }
         .map_err(|e| format!("stash.backend: {shown}: {e}"))?;
         let timeout = config.timeout();
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let pool = (0..config.pool_size)
-            .map(|_| {
-                ConnectionManager::new_lazy_with_config(client.clone(), manager_config.clone())
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("stash.backend: {shown}: {e}"))?;
         let shared = Arc::new(Shared {
-            pool,
+            client,
+            connect: AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(timeout))
+                .set_response_timeout(Some(timeout)),
+            pool: (0..config.pool_size).map(|_| Default::default()).collect(),
             next: AtomicUsize::new(0),
             timeout,
             scripts: Scripts {
@@ -317,20 +342,13 @@ impl RedisStash {
 
     /// Whether the store answers, on every connection of the pool.
     async fn ping(&self) -> Result<(), String> {
-        for conn in &self.shared.pool {
-            let mut conn = conn.clone();
-            let cmd = ::redis::cmd("PING");
-            let ping = cmd.query_async::<String>(&mut conn);
-            match tokio::time::timeout(self.shared.timeout, ping).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(e.to_string()),
-                Err(_) => {
-                    return Err(format!(
-                        "no answer within {} s",
-                        self.shared.timeout.as_secs_f64()
-                    ))
-                }
-            }
+        for _ in 0..self.shared.pool.len() {
+            self.shared
+                .call("ping", async |conn| {
+                    ::redis::cmd("PING").query_async::<String>(conn).await
+                })
+                .await
+                .map_err(|e| e.to_string())?;
         }
         Ok(())
     }
@@ -384,7 +402,6 @@ impl RedisStash {
         let entry = self.entry_key(path, key);
         let size = cost(path, key, &value);
         let [index, sizes, usage] = self.bookkeeping();
-        let mut conn = self.shared.connection();
         let mut call = self.shared.scripts.put.prepare_invoke();
         call.key(&entry)
             .key(index)
@@ -399,7 +416,7 @@ impl RedisStash {
             .arg(self.client_cap.unwrap_or(0));
         let (status, message): (String, String) = self
             .shared
-            .call("put", call.invoke_async(&mut conn))
+            .call("put", async |conn| call.invoke_async(conn).await)
             .await?;
         match status.as_str() {
             "ok" => Ok(()),
@@ -411,18 +428,20 @@ impl RedisStash {
     pub(super) async fn take(&self, path: &str, key: &str) -> Result<Option<Vec<u8>>, StashError> {
         let entry = self.entry_key(path, key);
         let [index, sizes, usage] = self.bookkeeping();
-        let mut conn = self.shared.connection();
         let mut call = self.shared.scripts.take.prepare_invoke();
         call.key(&entry).key(index).key(sizes).key(usage);
-        self.shared.call("take", call.invoke_async(&mut conn)).await
+        self.shared
+            .call("take", async |conn| call.invoke_async(conn).await)
+            .await
     }
 
     pub(super) async fn peek(&self, path: &str, key: &str) -> Result<Option<Vec<u8>>, StashError> {
         let entry = self.entry_key(path, key);
-        let mut conn = self.shared.connection();
         let mut cmd = ::redis::cmd("GET");
         cmd.arg(&entry);
-        self.shared.call("peek", cmd.query_async(&mut conn)).await
+        self.shared
+            .call("peek", async |conn| cmd.query_async(conn).await)
+            .await
     }
 
     pub(super) async fn compare_and_swap(
@@ -436,7 +455,6 @@ impl RedisStash {
         let entry = self.entry_key(path, key);
         let size = new.as_deref().map_or(0, |v| cost(path, key, v));
         let [index, sizes, usage] = self.bookkeeping();
-        let mut conn = self.shared.connection();
         let mut call = self.shared.scripts.swap.prepare_invoke();
         call.key(&entry)
             .key(index)
@@ -454,7 +472,9 @@ impl RedisStash {
             .arg(self.client_cap.unwrap_or(0));
         let (status, message): (String, String) = self
             .shared
-            .call("compare-and-swap", call.invoke_async(&mut conn))
+            .call("compare-and-swap", async |conn| {
+                call.invoke_async(conn).await
+            })
             .await?;
         match status.as_str() {
             "swapped" => Ok(true),
@@ -471,10 +491,11 @@ impl RedisStash {
         let lease_ms = self.lease.as_millis().max(1) as u64;
         let mut pause = Duration::from_millis(1);
         loop {
-            let mut conn = self.shared.connection();
             let mut cmd = ::redis::cmd("SET");
             cmd.arg(&key).arg(&token).arg("NX").arg("PX").arg(lease_ms);
-            let set = cmd.query_async::<Option<String>>(&mut conn);
+            let set = async |conn: &mut MultiplexedConnection| {
+                cmd.query_async::<Option<String>>(conn).await
+            };
             if self.shared.call("lock", set).await?.is_some() {
                 return Ok(Lease::held(self.shared.clone(), key, token, self.lease));
             }
@@ -501,13 +522,12 @@ impl Lease {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(lease / 3).await;
-                    let mut conn = shared.connection();
                     let mut call = shared.scripts.renew.prepare_invoke();
                     call.key(&key).arg(&token).arg(lease_ms);
-                    match shared
-                        .call("lock renewal", call.invoke_async::<i64>(&mut conn))
-                        .await
-                    {
+                    let renew = async |conn: &mut MultiplexedConnection| {
+                        call.invoke_async::<i64>(conn).await
+                    };
+                    match shared.call("lock renewal", renew).await {
                         Ok(1) => {}
                         Ok(_) => {
                             tracing::warn!("stash: the lock's lease ran out while held");
@@ -540,12 +560,11 @@ impl Drop for Lease {
         // Given back in the background; if that fails, the lease runs out.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                let mut conn = shared.connection();
                 let mut call = shared.scripts.release.prepare_invoke();
                 call.key(&key).arg(&token);
-                let _ = shared
-                    .call("lock release", call.invoke_async::<i64>(&mut conn))
-                    .await;
+                let release =
+                    async |conn: &mut MultiplexedConnection| call.invoke_async::<i64>(conn).await;
+                let _ = shared.call("lock release", release).await;
             });
         }
     }
