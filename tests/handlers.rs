@@ -299,6 +299,17 @@ fn stash_roundtrip() {
     assert_eq!(conn.read_response(false).text(), "hello there");
     let gone = server.get(&format!("/stash-roundtrip.wasm?action=take&key={key}"));
     assert_eq!(gone.status, 404, "read-once");
+    // A put and its take in one request leave nothing behind.
+    let pair = server.get(&format!(
+        "/stash-roundtrip.wasm?action=pair&key={key}&value=both"
+    ));
+    assert_eq!(pair.text(), "both");
+    assert_eq!(
+        server
+            .get(&format!("/stash-roundtrip.wasm?action=peek&key={key}"))
+            .status,
+        404
+    );
     // Path scoping: shared only under the same path.
     server.get(&format!(
         "/stash-roundtrip.wasm?action=put&key={key}&value=shared&path=/common"

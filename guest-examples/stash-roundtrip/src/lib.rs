@@ -1,5 +1,7 @@
 //! `?action=put&key=UUID&value=V` stores V; `?action=take&key=UUID` returns
-//! it once (then 404); `?action=peek&key=UUID` returns it and leaves it.
+//! it once (then 404); `?action=peek&key=UUID` returns it and leaves it;
+//! `?action=pair&key=UUID&value=V` puts V and takes it back (a stash
+//! round trip per request, for benchmarks).
 //! `&path=P` shares the entry with another resource. A store out of reach
 //! is a 503.
 
@@ -27,6 +29,11 @@ fn handle(request: &Request, _response: &mut Response) -> Result<Reply, Error> {
         }
         Some("take") => found(stash::take(&key, path.as_deref()).map_err(failed)?),
         Some("peek") => found(stash::peek(&key, path.as_deref()).map_err(failed)?),
+        Some("pair") => {
+            let value = request.param("value").unwrap_or_default();
+            stash::put(&key, value.as_bytes(), path.as_deref()).map_err(failed)?;
+            found(stash::take(&key, path.as_deref()).map_err(failed)?)
+        }
         other => Err(Error::new(400, format!("unknown action {other:?}"))),
     }
 }
