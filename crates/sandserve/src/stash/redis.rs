@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::redis::aio::MultiplexedConnection;
-use ::redis::{AsyncConnectionConfig, Client, RedisError, RedisResult, Script};
+use ::redis::{AsyncConnectionConfig, Client, RedisError, RedisResult, Script, ScriptInvocation};
 
 use super::{cost, OnUnreachable, Owner, StashConfig, StashError};
 use crate::tenants::AtCap;
@@ -366,17 +366,27 @@ impl RedisStash {
         k
     }
 
-    fn bookkeeping(&self) -> [String; 3] {
+    /// Names the keys every entry script touches: the entry, then the
+    /// prefix's index, sizes and usage.
+    fn keyed<'a>(&self, script: &'a Script, entry: &[u8]) -> ScriptInvocation<'a> {
         let p = &self.prefix;
-        [
-            format!("{{{p}}}:index"),
-            format!("{{{p}}}:sizes"),
-            format!("{{{p}}}:usage"),
-        ]
+        let mut call = script.prepare_invoke();
+        call.key(entry)
+            .key(format!("{{{p}}}:index"))
+            .key(format!("{{{p}}}:sizes"))
+            .key(format!("{{{p}}}:usage"));
+        call
     }
 
-    fn owner(owner: Owner) -> String {
-        owner.to_string()
+    /// Adds what a script needs to admit `size` bytes of `owner`'s: the
+    /// time to live and the limits (the scripts' last arguments).
+    fn admitting(&self, call: &mut ScriptInvocation<'_>, size: usize, owner: Owner) {
+        call.arg(size)
+            .arg(owner.to_string())
+            .arg(self.ttl_ms)
+            .arg(self.max_total_bytes)
+            .arg(self.max_entries)
+            .arg(self.client_cap.unwrap_or(0));
     }
 
     fn refused(&self, status: &str, message: String) -> StashError {
@@ -401,19 +411,9 @@ impl RedisStash {
     ) -> Result<(), StashError> {
         let entry = self.entry_key(path, key);
         let size = cost(path, key, &value);
-        let [index, sizes, usage] = self.bookkeeping();
-        let mut call = self.shared.scripts.put.prepare_invoke();
-        call.key(&entry)
-            .key(index)
-            .key(sizes)
-            .key(usage)
-            .arg(value)
-            .arg(size)
-            .arg(Self::owner(owner))
-            .arg(self.ttl_ms)
-            .arg(self.max_total_bytes)
-            .arg(self.max_entries)
-            .arg(self.client_cap.unwrap_or(0));
+        let mut call = self.keyed(&self.shared.scripts.put, &entry);
+        call.arg(value);
+        self.admitting(&mut call, size, owner);
         let (status, message): (String, String) = self
             .shared
             .call("put", async |conn| call.invoke_async(conn).await)
@@ -427,9 +427,7 @@ impl RedisStash {
 
     pub(super) async fn take(&self, path: &str, key: &str) -> Result<Option<Vec<u8>>, StashError> {
         let entry = self.entry_key(path, key);
-        let [index, sizes, usage] = self.bookkeeping();
-        let mut call = self.shared.scripts.take.prepare_invoke();
-        call.key(&entry).key(index).key(sizes).key(usage);
+        let call = self.keyed(&self.shared.scripts.take, &entry);
         self.shared
             .call("take", async |conn| call.invoke_async(conn).await)
             .await
@@ -454,22 +452,12 @@ impl RedisStash {
     ) -> Result<bool, StashError> {
         let entry = self.entry_key(path, key);
         let size = new.as_deref().map_or(0, |v| cost(path, key, v));
-        let [index, sizes, usage] = self.bookkeeping();
-        let mut call = self.shared.scripts.swap.prepare_invoke();
-        call.key(&entry)
-            .key(index)
-            .key(sizes)
-            .key(usage)
-            .arg(if expected.is_some() { "1" } else { "0" })
+        let mut call = self.keyed(&self.shared.scripts.swap, &entry);
+        call.arg(if expected.is_some() { "1" } else { "0" })
             .arg(expected.unwrap_or_default())
             .arg(if new.is_some() { "1" } else { "0" })
-            .arg(new.unwrap_or_default())
-            .arg(size)
-            .arg(Self::owner(owner))
-            .arg(self.ttl_ms)
-            .arg(self.max_total_bytes)
-            .arg(self.max_entries)
-            .arg(self.client_cap.unwrap_or(0));
+            .arg(new.unwrap_or_default());
+        self.admitting(&mut call, size, owner);
         let (status, message): (String, String) = self
             .shared
             .call("compare-and-swap", async |conn| {
