@@ -532,6 +532,106 @@ fn stash_counter() {
     );
 }
 
+/// `GET path` with the cookie `cookie` (if any), on a new connection.
+fn get_with_cookie(server: &TestServer, path: &str, cookie: Option<&str>) -> Resp {
+    let header = cookie.map(|c| format!("Cookie: {c}"));
+    server.request(
+        "GET",
+        path,
+        header
+            .as_slice()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+    )
+}
+
+/// The `name=value` a `Set-Cookie` sets.
+fn cookie_set_by(resp: &Resp) -> String {
+    let set = resp.header("set-cookie").expect("a Set-Cookie");
+    set.split(';').next().unwrap().to_string()
+}
+
+#[test]
+fn visit_counter() {
+    let root = root_with(&["visit-counter"]);
+    let server = start(&root, |_| {});
+    // Two browsers, each with its own cookie jar, interleaved.
+    let first = server.get("/visit-counter.wasm");
+    assert_eq!(first.text(), "visits: 1\n");
+    let set = first.header("set-cookie").unwrap();
+    assert!(set.ends_with("; Path=/; HttpOnly; SameSite=Lax"), "{set}");
+    let alice = cookie_set_by(&first);
+    let bob = cookie_set_by(&server.get("/visit-counter.wasm"));
+    assert_ne!(alice, bob);
+    let id = alice.split_once('=').unwrap().1;
+    assert_eq!(id.len(), 32, "128 bits as hex: {id}");
+    for n in 2..=4 {
+        let a = get_with_cookie(&server, "/visit-counter.wasm", Some(&alice));
+        assert_eq!(a.text(), format!("visits: {n}\n"));
+        assert_eq!(a.header("set-cookie"), None, "the cookie is set once");
+        let b = get_with_cookie(&server, "/visit-counter.wasm", Some(&bob));
+        assert_eq!(b.text(), format!("visits: {n}\n"));
+    }
+    // A forged or unknown id is a new session, never another's.
+    let forged = format!("{}={}", alice.split('=').next().unwrap(), "f".repeat(32));
+    let r = get_with_cookie(&server, "/visit-counter.wasm", Some(&forged));
+    assert_eq!(r.text(), "visits: 1\n");
+    assert_ne!(cookie_set_by(&r), forged);
+    // One session's concurrent requests lose no count: 8 × 10 at once.
+    let addr = server.addr;
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            let alice = alice.as_str();
+            s.spawn(move || {
+                let mut conn = Conn::connect(addr);
+                for _ in 0..10 {
+                    conn.send(
+                        format!("GET /visit-counter.wasm HTTP/1.1\r\nHost: x\r\nCookie: {alice}\r\n\r\n")
+                            .as_bytes(),
+                    );
+                    assert_eq!(conn.read_response(false).status, 200);
+                }
+            });
+        }
+    });
+    let last = get_with_cookie(&server, "/visit-counter.wasm", Some(&alice));
+    assert_eq!(last.text(), "visits: 85\n", "no lost update");
+}
+
+#[test]
+fn session_data() {
+    let root = root_with(&["session-data"]);
+    let handler = root.path().join("session-data.wasm");
+    let server = start(&root, |c| {
+        c.routes.push(
+            serde_json::from_value(serde_json::json!({
+                "path": "/data/{key}", "handler": handler
+            }))
+            .unwrap(),
+        );
+    });
+    // POST /data/key?value=foo, then GET /data/key, per client.
+    let stored = server.request("POST", "/data/colour?value=blue", &["Content-Length: 0"]);
+    assert_eq!(stored.text(), "stored\n");
+    let me = cookie_set_by(&stored);
+    let mine = format!("Cookie: {me}");
+    assert_eq!(
+        server.request("GET", "/data/colour", &[&mine]).text(),
+        "blue"
+    );
+    assert_eq!(
+        server.get("/data/colour").status,
+        404,
+        "another client has no value"
+    );
+    assert_eq!(server.request("GET", "/data/size", &[&mine]).status, 404);
+    let deleted = server.request("DELETE", "/data/colour", &[&mine]);
+    assert_eq!(deleted.text(), "deleted\n");
+    assert_eq!(server.request("GET", "/data/colour", &[&mine]).status, 404);
+}
+
 /// Starts a hostile request on its own thread, checks that a good request
 /// is answered promptly meanwhile, and returns the hostile response.
 fn hostile(server: &TestServer, path: &str) -> (Resp, Duration) {

@@ -39,6 +39,7 @@ mod reply;
 mod request;
 mod response;
 pub mod server;
+pub mod session;
 pub mod stash;
 
 pub use reply::{Error, Reply};

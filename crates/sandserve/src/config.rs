@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::http::Limits;
 pub use crate::pipes::PipeLimits;
+pub use crate::session::SessionConfig;
 pub use crate::stash::StashConfig;
 pub use crate::tenants::PerClient;
 pub use crate::wasm::compiler::Compiler;
@@ -52,6 +53,8 @@ pub struct Config {
     pub wasm: WasmLimits,
     /// Where the stash lives, and its limits.
     pub stash: StashConfig,
+    /// Per-client sessions (kept where the stash is).
+    pub sessions: SessionConfig,
     /// Limits on what `?pipe=` may ask for.
     pub pipes: PipeLimits,
     /// Limits on WebSocket connections.
@@ -105,6 +108,7 @@ impl Default for Config {
             timeouts: Timeouts::default(),
             wasm: WasmLimits::default(),
             stash: StashConfig::default(),
+            sessions: SessionConfig::default(),
             pipes: PipeLimits::default(),
             websockets: WebSocketLimits::default(),
             per_client: PerClient::default(),
@@ -650,6 +654,7 @@ impl Config {
             }
         }
         self.stash.validate()?;
+        self.sessions.validate()?;
         if self.ssl.encrypt_after_connect {
             return Err("ssl.encrypt_after_connect: not supported".into());
         }

@@ -34,6 +34,7 @@ pub(crate) mod pipes;
 pub(crate) mod reply;
 pub(crate) mod route;
 pub(crate) mod server;
+pub(crate) mod session;
 pub(crate) mod stash;
 pub(crate) mod sub;
 pub(crate) mod tenants;

@@ -58,6 +58,7 @@ impl From<ErrorAnswer> for Reply {
 /// | `Guest` | the handler's | a handler returned its own error |
 /// | `Busy` | 503 | no instance slot came free within the wall-time limit; no room for another request body |
 /// | `Crowded` | 429 | the client's address holds all it may (`per_client`) of handler requests, sleeping handlers or instance memory |
+/// | `SessionNotSaved` | 503 when its store is out of reach, else 500 | the handler succeeded but its session could not be saved |
 ///
 /// The head, target, chunk, size and timeout answers close the connection
 /// after them: the rest of what the client sent cannot be trusted.
@@ -136,6 +137,8 @@ pub enum ErrorAnswer {
     },
     /// The client's address already holds all it may of something.
     Crowded(AtCap),
+    /// A handler's session could not be saved after it answered.
+    SessionNotSaved(crate::session::SessionError),
     /// What HTTP/2 cannot carry, or is not served over it yet: what.
     NotOverHttp2 {
         /// What.
@@ -180,6 +183,8 @@ impl ErrorAnswer {
             ErrorAnswer::Guest { code, .. } => *code,
             ErrorAnswer::Busy { .. } => 503,
             ErrorAnswer::Crowded(_) => 429,
+            ErrorAnswer::SessionNotSaved(crate::session::SessionError::Unavailable(_)) => 503,
+            ErrorAnswer::SessionNotSaved(_) => 500,
             ErrorAnswer::NotOverHttp2 { .. } => 500,
             ErrorAnswer::NotWebSocket { version: true, .. } => 426,
             ErrorAnswer::NotWebSocket { .. } => 400,
@@ -264,6 +269,9 @@ impl fmt::Display for ErrorAnswer {
             ErrorAnswer::Guest { message, .. } => write!(f, "{message}"),
             ErrorAnswer::Busy { what } => write!(f, "busy: {what}"),
             ErrorAnswer::Crowded(cap) => write!(f, "too many requests: {cap}"),
+            ErrorAnswer::SessionNotSaved(e) => {
+                write!(f, "the handler's session was not saved: {e}")
+            }
             ErrorAnswer::NotOverHttp2 { what } => {
                 write!(f, "not sent over HTTP/2: {what}")
             }

@@ -15,6 +15,7 @@ pub use crate::sub::template::{tokenize, Token};
 use crate::http::memory::MemIo;
 use crate::http::{Peer, Request, ResponseWriter, Scheme, Transport};
 use crate::reply::{ErrorAnswer, Reply};
+use crate::session::Sessions;
 use crate::stash::Stash;
 use crate::wasm::{Runtime, WasmLimits};
 use crate::worlds::handler::{HandlerWorld, LoadedHandler};
@@ -132,9 +133,11 @@ impl HandlerBench {
         let runtime = Runtime::new(&limits, Path::new("/nonexistent"))?;
         let topology = crate::app::App::topology(&crate::Config::default())?;
         let tenants = Arc::new(crate::tenants::Tenants::new(None, 0));
+        let stash = Arc::new(Stash::new(Default::default(), tenants.clone()));
         let world = HandlerWorld::new(
             Arc::new(runtime),
-            Arc::new(Stash::new(Default::default(), tenants.clone())),
+            stash.clone(),
+            Arc::new(Sessions::new(stash, Default::default())),
             Arc::new(topology),
             tenants,
             Limits::default().max_form_fields,

@@ -9,7 +9,7 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["text", "tenants"],
     &["http", "route", "stash", "wasm", "mounts", "topology"],
-    &["sub"],
+    &["sub", "session"],
     &["files", "pipes", "wpt", "websocket"],
     &["config", "reply"],
     &["tls", "worlds"],

@@ -16,6 +16,7 @@ from wit_world.imports import timing
 from wptserve.handlers import FunctionHandler
 from wptserve.request import Request
 from wptserve.response import Response, http_date, reason_phrase
+from wptserve import session
 from wptserve.utils import HTTPException, isomorphic_encode, to_bytes
 
 
@@ -41,8 +42,11 @@ def run(world_request, world_response, world_writer, script, doc_root):
     except HTTPException as e:
         cause = e.__cause__ if 500 <= e.code < 600 and e.__cause__ is not None else e
         response.set_error(e.code, cause)
+        if e.code >= 500:
+            session.discard()
     except Exception as e:
         response.set_error(500, e)
+        session.discard()
     if not response.writer.content_written:
         _send(response, world_response)
     # What the handler printed reaches the server's log before the

@@ -7,6 +7,7 @@ import io
 from http.cookies import BaseCookie
 from urllib.parse import parse_qsl, urlsplit
 
+from .session import Session
 from .utils import HTTPException, isomorphic_decode, isomorphic_encode
 
 _missing = object()
@@ -255,6 +256,7 @@ class Request:
         self._cookies = None
         self._body = None
         self._auth = None
+        self._session = None
 
     @property
     def headers(self):
@@ -316,6 +318,13 @@ class Request:
             for key, morsel in parser.items():
                 self._cookies.add(isomorphic_encode(key), CookieValue(morsel))
         return self._cookies
+
+    @property
+    def session(self):
+        """The client's session (sandserve's; not in wptserve)."""
+        if self._session is None:
+            self._session = Session()
+        return self._session
 
     @property
     def body(self):

@@ -14,6 +14,7 @@ use crate::dispatch::{Dispatcher, Guests, RouteKind, WebSockets, WptLayer};
 use crate::files::FileServer;
 use crate::mounts::{MountError, Mounts, RootDir};
 use crate::route::{Methods, Pattern, PatternError, RouteTable};
+use crate::session::Sessions;
 use crate::stash::Stash;
 use crate::tenants::Tenants;
 use crate::tls::TlsError;
@@ -176,9 +177,11 @@ impl App {
             .map_err(|e| StartError::Runtime(RuntimeError::Linker(e)))?,
             root: ws_root(config, &mounts),
         };
+        let sessions = Arc::new(Sessions::new(stash.clone(), config.sessions.clone()));
         let handlers = HandlerWorld::new(
             runtime.clone(),
             stash,
+            sessions,
             topology.clone(),
             tenants.clone(),
             config.limits.max_form_fields,

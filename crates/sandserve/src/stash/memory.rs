@@ -3,7 +3,7 @@
 //! it put.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::{cost, Owner, StashConfig, StashError};
@@ -31,7 +31,13 @@ pub(super) struct Memory {
     inner: Mutex<Inner>,
     /// The stash's one lock (wptserve's `stash.lock`).
     lock: Arc<tokio::sync::Mutex<()>>,
+    /// Each record's lock, while someone holds or waits for it.
+    record_locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
+
+/// Where records live in the map: beside the guests' entries, which can
+/// never have a key without a UUID's hyphens.
+const RECORDS: &str = "";
 
 impl Memory {
     /// An empty stash; what each client puts is counted against its cap in
@@ -42,7 +48,77 @@ impl Memory {
             tenants,
             inner: Mutex::new(Inner::default()),
             lock: Default::default(),
+            record_locks: Default::default(),
         }
+    }
+
+    /// Takes the lock of record `name`, waiting while someone else holds it.
+    pub(super) async fn hold_record_lock(&self, name: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.record_locks.lock().unwrap_or_else(|p| p.into_inner());
+            if locks.len() > 1024 {
+                locks.retain(|_, lock| lock.strong_count() > 0);
+            }
+            match locks.get(name).and_then(Weak::upgrade) {
+                Some(lock) => lock,
+                None => {
+                    let lock = Arc::new(tokio::sync::Mutex::new(()));
+                    locks.insert(name.to_string(), Arc::downgrade(&lock));
+                    lock
+                }
+            }
+        };
+        lock.lock_owned().await
+    }
+
+    /// Record `name`, if it is there; its time to live starts again.
+    pub(super) fn load_record(&self, name: &str, ttl: Duration) -> Option<Vec<u8>> {
+        let mut inner = self.lock();
+        let now = Instant::now();
+        let id = (RECORDS.to_string(), name.to_string());
+        match inner.entries.get_mut(&id) {
+            Some(e) if e.expires > now => {
+                e.expires = now + ttl;
+                Some(e.value.clone())
+            }
+            Some(_) => {
+                self.remove(&mut inner, &id);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Stores record `name` (replacing it), `owner`'s, for `ttl`.
+    pub(super) fn store_record(
+        &self,
+        name: &str,
+        value: Vec<u8>,
+        owner: Owner,
+        ttl: Duration,
+    ) -> Result<(), StashError> {
+        let mut inner = self.lock();
+        let id = (RECORDS.to_string(), name.to_string());
+        let old = inner.entries.remove(&id);
+        if let Some(old) = &old {
+            let size = cost(&id.0, &id.1, &old.value);
+            inner.total_bytes -= size;
+            self.tenants.release_stash(old.owner, size);
+        }
+        self.insert(&mut inner, id.clone(), value, owner, ttl)
+            .inspect_err(|_| {
+                // A refused store changes nothing.
+                if let Some(old) = old {
+                    let ttl = old.expires.saturating_duration_since(Instant::now());
+                    let _ = self.insert(&mut inner, id, old.value, old.owner, ttl);
+                }
+            })
+    }
+
+    /// Removes record `name`.
+    pub(super) fn drop_record(&self, name: &str) {
+        let mut inner = self.lock();
+        self.remove(&mut inner, &(RECORDS.to_string(), name.to_string()));
     }
 
     /// Takes the stash lock, waiting while someone else holds it.
@@ -63,7 +139,7 @@ impl Memory {
         if inner.entries.contains_key(&id) {
             return Err(StashError::AlreadyPresent);
         }
-        self.insert(&mut inner, id, value, owner)
+        self.insert(&mut inner, id, value, owner, self.ttl())
     }
 
     /// Removes and returns the value under (`path`, `key`).
@@ -101,15 +177,19 @@ impl Memory {
         let old = inner.entries.get(&id).map(|e| (e.owner, e.value.len()));
         self.remove(&mut inner, &id);
         if let Some(value) = new {
-            if let Err(e) = self.insert(&mut inner, id.clone(), value, owner) {
+            if let Err(e) = self.insert(&mut inner, id.clone(), value, owner, self.ttl()) {
                 // Put the old value back: a refused swap changes nothing.
                 if let (Some((old_owner, _)), Some(expected)) = (old, expected) {
-                    let _ = self.insert(&mut inner, id, expected.to_vec(), old_owner);
+                    let _ = self.insert(&mut inner, id, expected.to_vec(), old_owner, self.ttl());
                 }
                 return Err(e);
             }
         }
         Ok(true)
+    }
+
+    fn ttl(&self) -> Duration {
+        self.limits.ttl()
     }
 
     /// How many entries and bytes the stash holds.
@@ -125,6 +205,7 @@ impl Memory {
         id: (String, String),
         value: Vec<u8>,
         owner: Owner,
+        ttl: Duration,
     ) -> Result<(), StashError> {
         let size = cost(&id.0, &id.1, &value);
         if inner.total_bytes + size > self.limits.max_total_bytes {
@@ -143,7 +224,7 @@ impl Memory {
             .charge_stash(owner, size)
             .map_err(|cap| StashError::TooLarge(cap.to_string()))?;
         inner.total_bytes += size;
-        let expires = Instant::now() + Duration::from_secs_f64(self.limits.ttl_secs);
+        let expires = Instant::now() + ttl;
         inner.entries.insert(
             id,
             Entry {

@@ -139,7 +139,7 @@ impl StashConfig {
         Duration::from_secs_f64(self.timeout_secs)
     }
 
-    fn ttl(&self) -> Duration {
+    pub(crate) fn ttl(&self) -> Duration {
         Duration::from_secs_f64(self.ttl_secs)
     }
 }
@@ -320,6 +320,54 @@ impl Stash {
         match &self.backend {
             Backend::Memory(m) => Some(m.usage()),
             Backend::Redis(_) => None,
+        }
+    }
+
+    /// Takes the lock of record `name` (a session's, say), waiting while
+    /// someone else holds it. Only a store out of reach fails it.
+    pub async fn hold_record_lock(&self, name: &str) -> Result<LockHeld, StashError> {
+        match &self.backend {
+            Backend::Memory(m) => Ok(LockHeld::Memory(m.hold_record_lock(name).await)),
+            Backend::Redis(r) => r.hold_record_lock(name).await.map(LockHeld::Redis),
+        }
+    }
+
+    /// Record `name`, if it is there (its time to live, `ttl`, starts
+    /// again). Records are the server's own values kept beside the guests'
+    /// entries, under the same limits, where no guest key can reach them.
+    pub async fn load_record(
+        &self,
+        name: &str,
+        ttl: Duration,
+    ) -> Result<Option<Vec<u8>>, StashError> {
+        match &self.backend {
+            Backend::Memory(m) => Ok(m.load_record(name, ttl)),
+            Backend::Redis(r) => r.load_record(name, ttl).await,
+        }
+    }
+
+    /// Stores record `name`, replacing it, for `owner`, for `ttl`.
+    pub async fn store_record(
+        &self,
+        name: &str,
+        value: Vec<u8>,
+        owner: Owner,
+        ttl: Duration,
+    ) -> Result<(), StashError> {
+        match &self.backend {
+            Backend::Memory(m) => m.store_record(name, value, owner, ttl),
+            Backend::Redis(r) => r.store_record(name, value, owner, ttl).await,
+        }
+    }
+
+    /// Removes record `name`.
+    pub async fn drop_record(&self, name: &str) -> Result<(), StashError> {
+        match &self.backend {
+            Backend::Memory(m) => {
+                m.drop_record(name);
+                Ok(())
+            }
+            Backend::Redis(r) => r.drop_record(name).await,
         }
     }
 

@@ -160,6 +160,34 @@ account(KEYS[1], size, ARGV[6], now + ttl)
 return {'swapped', ''}
 "#;
 
+/// A record: stored whatever was there. ARGV as `PUT`'s.
+const STORE: &str = r#"
+local now = now_ms()
+sweep(now)
+local current = redis.call('GET', KEYS[1])
+local expires = redis.call('ZSCORE', KEYS[2], KEYS[1])
+local old = forget(KEYS[1])
+local size, ttl = tonumber(ARGV[2]), tonumber(ARGV[4])
+local why = refuse(size, ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]))
+if why then
+  if old and expires and current then account(KEYS[1], old[1], old[2], tonumber(expires)) end
+  return why
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+account(KEYS[1], size, ARGV[3], now + ttl)
+return {'ok', ''}
+"#;
+
+/// A record read, its time to live (`ARGV[1]`, ms) started again.
+const LOAD: &str = r#"
+local value = redis.call('GET', KEYS[1])
+if value then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  redis.call('ZADD', KEYS[2], 'XX', now_ms() + tonumber(ARGV[1]), KEYS[1])
+end
+return value
+"#;
+
 /// `KEYS[1]` the lock, `ARGV[1]` the holder's token, `ARGV[2]` the lease (ms).
 const RENEW: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -180,6 +208,8 @@ struct Scripts {
     put: Script,
     take: Script,
     swap: Script,
+    store: Script,
+    load: Script,
     renew: Script,
     release: Script,
 }
@@ -309,6 +339,8 @@ impl RedisStash {
                 put: Script::new(&format!("{PRELUDE}{PUT}")),
                 take: Script::new(&format!("{PRELUDE}{TAKE}")),
                 swap: Script::new(&format!("{PRELUDE}{SWAP}")),
+                store: Script::new(&format!("{PRELUDE}{STORE}")),
+                load: Script::new(&format!("{PRELUDE}{LOAD}")),
                 renew: Script::new(RENEW),
                 release: Script::new(RELEASE),
             },
@@ -366,6 +398,11 @@ impl RedisStash {
         k
     }
 
+    /// A record's key: beside the guests' entries, never one of them.
+    fn record_key(&self, name: &str) -> Vec<u8> {
+        format!("{{{}}}:r:{name}", self.prefix).into_bytes()
+    }
+
     /// Names the keys every entry script touches: the entry, then the
     /// prefix's index, sizes and usage.
     fn keyed<'a>(&self, script: &'a Script, entry: &[u8]) -> ScriptInvocation<'a> {
@@ -380,10 +417,10 @@ impl RedisStash {
 
     /// Adds what a script needs to admit `size` bytes of `owner`'s: the
     /// time to live and the limits (the scripts' last arguments).
-    fn admitting(&self, call: &mut ScriptInvocation<'_>, size: usize, owner: Owner) {
+    fn admitting(&self, call: &mut ScriptInvocation<'_>, size: usize, owner: Owner, ttl_ms: u64) {
         call.arg(size)
             .arg(owner.to_string())
-            .arg(self.ttl_ms)
+            .arg(ttl_ms)
             .arg(self.max_total_bytes)
             .arg(self.max_entries)
             .arg(self.client_cap.unwrap_or(0));
@@ -413,7 +450,7 @@ impl RedisStash {
         let size = cost(path, key, &value);
         let mut call = self.keyed(&self.shared.scripts.put, &entry);
         call.arg(value);
-        self.admitting(&mut call, size, owner);
+        self.admitting(&mut call, size, owner, self.ttl_ms);
         let (status, message): (String, String) = self
             .shared
             .call("put", async |conn| call.invoke_async(conn).await)
@@ -457,7 +494,7 @@ impl RedisStash {
             .arg(expected.unwrap_or_default())
             .arg(if new.is_some() { "1" } else { "0" })
             .arg(new.unwrap_or_default());
-        self.admitting(&mut call, size, owner);
+        self.admitting(&mut call, size, owner, self.ttl_ms);
         let (status, message): (String, String) = self
             .shared
             .call("compare-and-swap", async |conn| {
@@ -471,10 +508,69 @@ impl RedisStash {
         }
     }
 
-    /// Takes the lease on the stash lock, trying again (at most every
-    /// 16 ms) while another holder has it.
+    /// Takes the lease on the stash lock.
     pub(super) async fn hold_lock(&self) -> Result<Lease, StashError> {
-        let key = format!("{{{}}}:lock", self.prefix);
+        self.hold_lease(format!("{{{}}}:lock", self.prefix)).await
+    }
+
+    /// Takes the lease of record `name`'s lock.
+    pub(super) async fn hold_record_lock(&self, name: &str) -> Result<Lease, StashError> {
+        self.hold_lease(format!("{{{}}}:rl:{name}", self.prefix))
+            .await
+    }
+
+    /// Record `name`, if it is there; its time to live starts again.
+    pub(super) async fn load_record(
+        &self,
+        name: &str,
+        ttl: Duration,
+    ) -> Result<Option<Vec<u8>>, StashError> {
+        let entry = self.record_key(name);
+        let mut call = self.keyed(&self.shared.scripts.load, &entry);
+        call.arg(ttl.as_millis().max(1) as u64);
+        self.shared
+            .call("load", async |conn| call.invoke_async(conn).await)
+            .await
+    }
+
+    /// Stores record `name` (replacing it), `owner`'s, for `ttl`.
+    pub(super) async fn store_record(
+        &self,
+        name: &str,
+        value: Vec<u8>,
+        owner: Owner,
+        ttl: Duration,
+    ) -> Result<(), StashError> {
+        let entry = self.record_key(name);
+        let size = cost("", name, &value);
+        let mut call = self.keyed(&self.shared.scripts.store, &entry);
+        call.arg(value);
+        self.admitting(&mut call, size, owner, ttl.as_millis().max(1) as u64);
+        let (status, message): (String, String) = self
+            .shared
+            .call("store", async |conn| call.invoke_async(conn).await)
+            .await?;
+        match status.as_str() {
+            "ok" => Ok(()),
+            other => Err(self.refused(other, message)),
+        }
+    }
+
+    /// Removes record `name`.
+    pub(super) async fn drop_record(&self, name: &str) -> Result<(), StashError> {
+        let entry = self.record_key(name);
+        let call = self.keyed(&self.shared.scripts.take, &entry);
+        self.shared
+            .call("drop", async |conn| {
+                call.invoke_async::<Option<Vec<u8>>>(conn).await
+            })
+            .await
+            .map(drop)
+    }
+
+    /// Takes the lease on a lock, trying again (at most every 16 ms) while
+    /// another holder has it.
+    async fn hold_lease(&self, key: String) -> Result<Lease, StashError> {
         let token = uuid::Uuid::new_v4().simple().to_string();
         let lease_ms = self.lease.as_millis().max(1) as u64;
         let mut pause = Duration::from_millis(1);

@@ -3,9 +3,10 @@
 //! `wit/v0.1.0/`, kept so that components built against them still run).
 //! All map their resources to the same host types, so one store serves any.
 
-// 0.2.0 and 0.3.0 import the same functions, differing in types only.
+// 0.2.0 and 0.3.0 import the same functions, differing in types only
+// (0.3.0 adds `session`, whose functions come as `$more`).
 macro_rules! since_0_2 {
-    ($path:literal) => {
+    ($path:literal $(, $($more:tt)*)?) => {
         wasmtime::component::bindgen!({
             world: "handler",
             path: $path,
@@ -22,6 +23,7 @@ macro_rules! since_0_2 {
                 "sandserve:handler/stash.compare-and-swap": async | trappable,
                 "sandserve:handler/stash.lock": async | trappable,
                 "sandserve:handler/timing.sleep": async | trappable,
+                $($($more)*)?
                 default: trappable,
             },
             exports: { default: async },
@@ -37,7 +39,15 @@ macro_rules! since_0_2 {
 
 /// `sandserve:handler@0.3.0`.
 pub mod v0_3 {
-    since_0_2!("../../wit");
+    since_0_2!(
+        "../../wit",
+        "sandserve:handler/session.get": async | trappable,
+        "sandserve:handler/session.set": async | trappable,
+        "sandserve:handler/session.delete": async | trappable,
+        "sandserve:handler/session.keys": async | trappable,
+        "sandserve:handler/session.clear": async | trappable,
+        "sandserve:handler/session.id": async | trappable,
+    );
 }
 
 /// `sandserve:handler@0.2.0`.

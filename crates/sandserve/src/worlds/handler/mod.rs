@@ -20,9 +20,10 @@ use std::sync::Arc;
 
 use wasmtime::component::{Component, HasSelf, Linker};
 
-use crate::http::{Request, ResponseWriter};
+use crate::http::{Request, ResponseWriter, Scheme};
 use crate::reply::{ErrorAnswer, Reply};
 use crate::route::Captures;
+use crate::session::Sessions;
 use crate::stash::Stash;
 use crate::tenants::Tenants;
 use crate::topology::Topology;
@@ -61,6 +62,8 @@ pub struct Grant {
 pub struct HandlerWorld {
     /// What every world grants, and the runtime.
     base: Base,
+    /// Per-client sessions (only this world has them).
+    sessions: Arc<Sessions>,
     linker: Linker<HostState>,
     max_form_fields: usize,
 }
@@ -92,6 +95,7 @@ impl HandlerWorld {
     pub fn new(
         runtime: Arc<Runtime>,
         stash: Arc<Stash>,
+        sessions: Arc<Sessions>,
         topology: Arc<Topology>,
         tenants: Arc<Tenants>,
         max_form_fields: usize,
@@ -108,6 +112,7 @@ impl HandlerWorld {
                 topology,
                 tenants,
             },
+            sessions,
             linker,
             max_form_fields,
         })
@@ -138,6 +143,15 @@ impl HandlerWorld {
             Err(reply) => return (reply, writer),
         };
         let (_admitted, deadline) = (begun.admitted, begun.deadline);
+        let secure = matches!(
+            request.peer.scheme,
+            Scheme::Https | Scheme::Wss | Scheme::H2
+        );
+        let session = self.sessions.for_request(
+            request.headers.get_all(b"cookie"),
+            begun.common.owner,
+            secure,
+        );
         let state = HostState {
             sandbox: begun.sandbox,
             request,
@@ -148,6 +162,7 @@ impl HandlerWorld {
             body: Vec::new(),
             form: None,
             max_form_fields: self.max_form_fields,
+            session,
             writer,
             writer_used: false,
             client_gone: false,
@@ -183,7 +198,7 @@ impl HandlerWorld {
 
         let mut state = self.base.runtime.close(store).await;
         let printed = !state.sandbox.output.is_empty();
-        let failure = match result {
+        let mut failure = match result {
             Ok(Ok(Ok(()))) => None,
             Ok(Ok(Err((code, message)))) => Some(ErrorAnswer::Guest { code, message }),
             Ok(Err(trap)) => Some(match classify(&trap, printed) {
@@ -200,6 +215,14 @@ impl HandlerWorld {
                 output: tail(&state.sandbox.output),
             }),
         };
+        // Saved only when the handler succeeded (else dropped, unsaved).
+        let mut cookie = None;
+        if failure.is_none() {
+            match state.session.save(!state.writer_used).await {
+                Ok(set_cookie) => cookie = set_cookie,
+                Err(e) => failure = Some(ErrorAnswer::SessionNotSaved(e)),
+            }
+        }
         state
             .common
             .log_end(&state.sandbox.output, failure.is_some());
@@ -226,6 +249,9 @@ impl HandlerWorld {
             Some(failure) => Reply::Error(failure),
             None if state.writer_used => Reply::Written,
             None => {
+                if let Some(cookie) = cookie {
+                    state.response.headers.append("Set-Cookie", cookie);
+                }
                 state.response.body = std::mem::take(&mut state.body).into();
                 Reply::Response(state.response)
             }

@@ -51,6 +51,8 @@ pub struct HostState {
     pub(super) form: Option<Result<Vec<FormField>, FormError>>,
     /// The most form fields parsed for it.
     pub(super) max_form_fields: usize,
+    /// The client's session, opened on first use.
+    pub(super) session: crate::session::RequestSession,
     /// The client: written to directly by the writer resource.
     pub(super) writer: ResponseWriter,
     pub(super) writer_used: bool,

@@ -103,9 +103,15 @@ async fn run(body: &str, limits: WasmLimits) -> (Reply, Vec<u8>, Duration) {
     let runtime = Runtime::new(&limits, dir.path()).unwrap();
     let topology = Topology::localhost();
     let tenants = Arc::new(crate::tenants::Tenants::new(None, 0));
+    let stash = Arc::new(Stash::new(Default::default(), tenants.clone()));
+    let sessions = Arc::new(crate::session::Sessions::new(
+        stash.clone(),
+        Default::default(),
+    ));
     let world = HandlerWorld::new(
         Arc::new(runtime),
-        Arc::new(Stash::new(Default::default(), tenants.clone())),
+        stash,
+        sessions,
         Arc::new(topology),
         tenants,
         100,

@@ -32,13 +32,24 @@ impl HostState {
         if self.client_gone {
             return self.report_gone();
         }
+        // A session this request created sends its cookie with the headers.
+        let cookie = match op {
+            Op::EndHeaders(_) => self.session.cookie_for_writer(),
+            _ => None,
+        };
         self.sandbox.give_turn();
         self.sandbox.clock.suspend();
         let w = &mut self.writer;
         let result = match op {
             Op::Status(code, reason) => w.write_status(code, reason).await,
             Op::Header(name, value) => w.write_header(name, value).await,
-            Op::EndHeaders(add_date) => w.end_headers(add_date).await,
+            Op::EndHeaders(add_date) => match cookie {
+                Some(cookie) => match w.write_header(b"Set-Cookie", &cookie).await {
+                    Ok(()) => w.end_headers(add_date).await,
+                    Err(e) => Err(e),
+                },
+                None => w.end_headers(add_date).await,
+            },
             Op::Content(data) => w.write_content(data).await,
             Op::Raw(data) => w.write_raw(data).await,
         };
