@@ -174,3 +174,28 @@ fn a_session_is_shared_by_servers_sharing_a_store() {
         "visits: 63, keys: visits"
     );
 }
+
+#[test]
+fn sessions_count_against_each_clients_share() {
+    let root = root();
+    let server = start(&root, |c| {
+        c.per_client.enabled = Some(true);
+        c.per_client.stash_bytes = 120;
+    });
+    // Each request without a cookie makes a new session of 55 bytes (its
+    // record's name, 40, and the key and count with their lengths, 15): the
+    // client's share holds two, and the third is refused, saying why.
+    for _ in 0..2 {
+        assert_eq!(get(&server, "/visits.wasm", None).status, 200);
+    }
+    let refused = get(&server, "/visits.wasm", None);
+    assert_eq!(refused.status, 500, "{}", refused.text());
+    assert!(
+        refused
+            .text()
+            .contains("your address already has 120 bytes in the stash"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(refused.header("set-cookie"), None);
+}
