@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/build-guests.sh
+bash scripts/build-c-guests.sh
+bash scripts/build-js-guests.sh
 bash scripts/build-python-runner.sh
 cargo build --release --locked -p sandserve
 exec "${CARGO_TARGET_DIR:-target}/release/sandserve" serve demo --config demo/sandserve.json "$@"

@@ -16,6 +16,11 @@ python3 -c 'import wptserve' 2>/dev/null || python3 -m pip install -q wptserve==
 # The browser tests run testharness.js pages in headless Chromium.
 bash scripts/browser-deps.sh
 
+# Handlers in C (Debian's clang and wasi-libc) and JavaScript
+# (componentize-js from npm), each installed when missing.
+bash scripts/build-c-guests.sh
+bash scripts/build-js-guests.sh
+
 # The shared-stash tests start redis-server; deploy/ runs behind HAProxy.
 bash scripts/redis-deps.sh
 
