@@ -59,13 +59,24 @@ config["wasm"]["cache_dir"] = os.path.normpath(os.path.join(base, config["wasm"]
 config.setdefault("python", {})["runner"] = runner
 json.dump(config, open(out, "w"), indent=2)
 PY
+# Waits until the instance on port $1 answers (it compiles every handler
+# first: --precompile).
+wait_ready() {
+  for _ in $(seq 1 900); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$1/index.html")" = 200 ] && return 0
+    sleep 1
+  done
+  echo "deploy: the instance on port $1 never answered" >&2
+  return 1
+}
+# The first instance compiles every handler into the shared cache; the
+# second then loads them from it.
 for port in 8081 8082; do
   "$bin" serve --config "$config" --bind 127.0.0.1 --port "$port" --precompile \
     >"$run/sandserve-$port.log" 2>&1 &
   pids+=($!)
+  wait_ready "$port"
 done
-wait_port 8081
-wait_port 8082
 haproxy -f "$root/deploy/haproxy.cfg" >"$run/haproxy.log" 2>&1 &
 pids+=($!)
 wait_port 8080
