@@ -289,6 +289,13 @@ fn precompile_then_cache_stats_and_clear() {
     std::fs::copy(guests::path("request-info"), root.path().join("b.wasm")).unwrap();
     root.dir("sub");
     std::fs::copy(guests::path("echo-headers"), root.path().join("sub/c.wasm")).unwrap();
+    // A WebSocket handler is compiled for its own world.
+    root.dir("websockets/handlers");
+    std::fs::copy(
+        guests::path("ws-echo"),
+        root.path().join("websockets/handlers/echo_wsh.wasm"),
+    )
+    .unwrap();
     root.file("broken.wasm", b"\0asm\x0d\0\x01\0junk")
         .file("core.wasm", b"\0asm\x01\0\0\0");
     let config = root.path().join("config.json");
@@ -313,7 +320,7 @@ fn precompile_then_cache_stats_and_clear() {
     ]);
     let summary = server.stdout_line("precompiled");
     assert!(
-        summary.starts_with("sandserve: precompiled 3 handlers in "),
+        summary.starts_with("sandserve: precompiled 4 handlers in "),
         "{summary}"
     );
     assert!(summary.ends_with(" s (1 failed)"), "{summary}");
@@ -327,7 +334,7 @@ fn precompile_then_cache_stats_and_clear() {
         .output()
         .unwrap();
     let stats = String::from_utf8(stats.stdout).unwrap();
-    assert!(stats.contains("entries: 3\n"), "{stats}");
+    assert!(stats.contains("entries: 4\n"), "{stats}");
     let cleared = Command::new(BIN)
         .args(["cache", "clear", "--cache-dir", dir])
         .output()
@@ -335,7 +342,7 @@ fn precompile_then_cache_stats_and_clear() {
     assert!(cleared.status.success());
     assert!(String::from_utf8(cleared.stdout)
         .unwrap()
-        .starts_with("removed 3 entries"));
+        .starts_with("removed 4 entries"));
     let stats = Command::new(BIN)
         .args(["cache", "stats", "--cache-dir", dir])
         .output()

@@ -67,7 +67,15 @@ pub async fn precompile(app: &App, mut progress: impl FnMut(usize, usize)) -> Su
             let dispatcher = app.dispatcher.clone();
             running.spawn(async move {
                 let source = crate::wasm::Source::path(&path);
-                let result = dispatcher.handlers().load(&source).await.map(|_| ());
+                // `NAME_wsh.wasm` is a WebSocket handler (as in `ws_doc_root`).
+                let websocket = path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().ends_with("_wsh.wasm"));
+                let result = if websocket {
+                    dispatcher.websockets().load(&source).await.map(|_| ())
+                } else {
+                    dispatcher.handlers().load(&source).await.map(|_| ())
+                };
                 (path, result)
             });
         }
