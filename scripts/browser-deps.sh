@@ -5,6 +5,7 @@
 # against its published digest, into $CARGO_TARGET_DIR/browser/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/debian.sh
 
 WPT_RUNNER=7.0.0
 WPT_RUNNER_SHA256=2c10b1278842e86c073631cd2a7c05a0cf0e29151a5c3a067f5b8ac0b582b898
@@ -12,13 +13,7 @@ target="${CARGO_TARGET_DIR:-$PWD/target}"
 out="$target/browser"
 
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
-  if command -v apt-get >/dev/null; then
-    echo "browser-deps: installing chromium" >&2
-    apt-get update -qq && apt-get install -y -q chromium >/dev/null
-  else
-    echo "browser-deps: Chromium is missing and apt-get is not here to install it" >&2
-    exit 1
-  fi
+  debian_install browser-deps chromium
 fi
 
 if [ ! -f "$out/testharness.js" ]; then

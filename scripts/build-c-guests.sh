@@ -8,6 +8,7 @@
 # Output: $CARGO_TARGET_DIR/c-guests/NAME.wasm; the demo gets the examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/debian.sh
 root=$PWD
 src="$root/guest-examples/c"
 out="${CARGO_TARGET_DIR:-$root/target}/c-guests"
@@ -19,16 +20,7 @@ command -v wasm-ld >/dev/null || missing+=(lld)
 [ -f /usr/lib/wasm32-wasi/libc.a ] || missing+=(wasi-libc)
 ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 ||
   missing+=(libclang-rt-dev-wasm32)
-if [ ${#missing[@]} -gt 0 ]; then
-  if command -v apt-get >/dev/null; then
-    echo "build-c-guests: installing ${missing[*]}" >&2
-    apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 ||
-      { apt-get update -qq && apt-get install -y -q "${missing[@]}" >/dev/null; }
-  else
-    echo "build-c-guests: ${missing[*]} missing and apt-get is not here to install them" >&2
-    exit 1
-  fi
-fi
+debian_install build-c-guests "${missing[@]}"
 linker="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/wasm-component-ld"
 [ -x "$linker" ] || { echo "build-c-guests: $linker is missing (it comes with the Rust toolchain)" >&2; exit 1; }
 
