@@ -8,10 +8,12 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use wasmtime::component::Resource;
 
 use crate::stash::{LockHeld, Stash, StashError};
+use crate::tenants::{Held, Tenants};
 use crate::text::log_safe;
 use crate::topology::Topology;
 use crate::wasm::{Runtime, Sandbox, Sandboxed, Stop};
@@ -159,9 +161,39 @@ pub trait Guest: Sandboxed {
     fn client_gone(&mut self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
-/// Runs one stash call. A call to a shared store is parked: the time spent
-/// waiting on the store is wall time, not CPU time, and a client that goes
-/// meanwhile stops the guest. A call to this process's memory just runs.
+/// Waits for `wait` with the guest parked: its turn to compute given back
+/// and its CPU clock stopped (the wait is wall time, not CPU time). `None`
+/// when its client went first.
+pub async fn parked<T: Guest, R>(state: &mut T, wait: impl Future<Output = R>) -> Option<R> {
+    state.sandbox().give_turn();
+    state.sandbox().clock.suspend();
+    let result = tokio::select! {
+        result = wait => Some(result),
+        _ = state.client_gone() => None,
+    };
+    state.sandbox().clock.resume();
+    result
+}
+
+/// Sleeps `nanos`, parked, counted among its client's sleeping handlers
+/// (a client at its cap stops the guest). Returns whether the client went
+/// meanwhile (which cuts the sleep short).
+pub async fn sleep<T: Guest>(
+    state: &mut T,
+    tenants: &Arc<Tenants>,
+    nanos: u64,
+) -> wasmtime::Result<bool> {
+    let client = state.common().owner;
+    let _asleep = tenants
+        .admit(client, Held::Sleeping)
+        .map_err(Stop::Crowded)?;
+    let slept = parked(state, tokio::time::sleep(Duration::from_nanos(nanos))).await;
+    Ok(slept.is_none())
+}
+
+/// Runs one stash call. A call to a shared store is parked, and a client
+/// that goes meanwhile stops the guest; a call to this process's memory
+/// just runs.
 pub async fn stash_call<T: Guest, R>(
     state: &mut T,
     call: impl Future<Output = R>,
@@ -169,14 +201,9 @@ pub async fn stash_call<T: Guest, R>(
     if !state.common().stash.is_shared() {
         return Ok(call.await);
     }
-    state.sandbox().give_turn();
-    state.sandbox().clock.suspend();
-    let result = tokio::select! {
-        result = call => Some(result),
-        _ = state.client_gone() => None,
-    };
-    state.sandbox().clock.resume();
-    result.ok_or_else(|| Stop::ClientGone.into())
+    parked(state, call)
+        .await
+        .ok_or_else(|| Stop::ClientGone.into())
 }
 
 /// Takes the stash lock, parked while another guest holds it (wall time,
@@ -186,14 +213,7 @@ pub async fn lock_stash<T: Guest>(
     state: &mut T,
 ) -> wasmtime::Result<Result<Resource<LockGuard>, StashError>> {
     let stash = state.common().stash.clone();
-    state.sandbox().give_turn();
-    state.sandbox().clock.suspend();
-    let held = tokio::select! {
-        held = stash.hold_lock() => Some(held),
-        _ = state.client_gone() => None,
-    };
-    state.sandbox().clock.resume();
-    match held {
+    match parked(state, stash.hold_lock()).await {
         None => Err(Stop::ClientGone.into()),
         Some(Ok(held)) => Ok(Ok(state.sandbox().table.push(LockGuard(held))?)),
         Some(Err(e)) => Ok(Err(e)),

@@ -5,12 +5,11 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use wasmtime_wasi::{WasiCtxView, WasiView};
 
 use crate::http::{Request, ResponseWriter, Scheme};
-use crate::tenants::{Held, Tenants};
+use crate::tenants::Tenants;
 use crate::wasm::{Sandbox, Sandboxed, Stop};
 use crate::websocket::frame::{self, LengthForm};
 use crate::websocket::{self as ws, Connection};
@@ -94,19 +93,8 @@ impl WsState {
         if self.writer.transport().is_gone() {
             return Err(Stop::ClientGone.into());
         }
-        let client = self.request.peer.client.ip();
-        let _asleep = self
-            .tenants
-            .admit(client, Held::Sleeping)
-            .map_err(Stop::Crowded)?;
-        self.sandbox.give_turn();
-        self.sandbox.clock.suspend();
-        let gone = tokio::select! {
-            _ = tokio::time::sleep(Duration::from_nanos(duration)) => false,
-            _ = self.writer.transport().gone() => true,
-        };
-        self.sandbox.clock.resume();
-        if gone {
+        let tenants = self.tenants.clone();
+        if crate::worlds::shared::sleep(self, &tenants, duration).await? {
             self.conn.break_off();
         }
         Ok(())

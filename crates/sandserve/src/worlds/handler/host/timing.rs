@@ -2,9 +2,6 @@
 //! wall time, not CPU time. A client that goes away meanwhile ends it: the
 //! guest is stopped and its instance slot freed at once.
 
-use std::time::Duration;
-
-use crate::tenants::Held;
 use crate::wasm::Stop;
 use crate::worlds::handler::bindings::{v0_1, v0_2, v0_3};
 use crate::worlds::handler::state::HostState;
@@ -17,19 +14,8 @@ impl HostState {
         if self.client_gone {
             return Err(Stop::ClientGone.into());
         }
-        let client = self.request.peer.client.ip();
-        let _asleep = self
-            .tenants
-            .admit(client, Held::Sleeping)
-            .map_err(Stop::Crowded)?;
-        self.sandbox.give_turn();
-        self.sandbox.clock.suspend();
-        let gone = tokio::select! {
-            _ = tokio::time::sleep(Duration::from_nanos(duration)) => false,
-            _ = self.writer.transport().gone() => true,
-        };
-        self.sandbox.clock.resume();
-        if gone {
+        let tenants = self.tenants.clone();
+        if crate::worlds::shared::sleep(self, &tenants, duration).await? {
             self.client_gone = true;
             self.writer.break_framing();
             if !cut_short {
