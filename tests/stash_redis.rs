@@ -505,3 +505,41 @@ fn start_up_with_the_store_out_of_reach_fails_clearly_or_retries() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_javascript_handler_shares_the_stash_too() {
+    let redis = RedisServer::start();
+    let root = root();
+    // Built by scripts/build-js-guests.sh (scripts/test.sh runs it).
+    let exe = std::env::current_exe().unwrap();
+    let js = exe
+        .ancestors()
+        .nth(3)
+        .unwrap()
+        .join("js-guests/stash-roundtrip.wasm");
+    assert!(
+        js.is_file(),
+        "{} is not built: run `bash scripts/build-js-guests.sh`",
+        js.display()
+    );
+    std::fs::copy(&js, root.path().join("js.wasm")).unwrap();
+    let (a, b) = pair(&root, &redis, |_| {});
+    // The first request compiles the component (seconds in a debug build).
+    for server in [&a, &b] {
+        let mut conn = std::net::TcpStream::connect(server.addr).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(600)))
+            .unwrap();
+        use std::io::{Read, Write};
+        conn.write_all(b"HEAD /js.wasm HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let _ = conn.read_to_end(&mut Vec::new());
+    }
+    let js = |op: &str, extra: &str| format!("/js.wasm?action={op}&key={K}{extra}");
+    assert_eq!(get(a.addr, &js("put", "&value=from-js")).text(), "stored");
+    let again = get(b.addr, &js("put", "&value=x"));
+    assert!(again.text().contains("already-present"), "{}", again.text());
+    // Put from JavaScript (under its path, the default), taken by the Rust
+    // handler through the other server: one stash, whatever the language.
+    assert_eq!(get(b.addr, &rust("take", K, "&path=/js.wasm")).text(), "from-js");
+    assert_eq!(get(a.addr, &js("take", "")).status, 404);
+}

@@ -109,7 +109,9 @@ export function wrap(handler) {
       throw { code, message: String(e && e.message ? e.message : e) };
     }
     if (result === undefined || result === null) return;
-    if (typeof result === "string" || result instanceof Uint8Array) {
+    // (Bytes from the world may come from another realm than this
+    // module's Uint8Array: ask whether they are a view, not instanceof.)
+    if (typeof result === "string" || ArrayBuffer.isView(result)) {
       res.body(result);
       return;
     }
