@@ -540,6 +540,9 @@ fn a_javascript_handler_shares_the_stash_too() {
     assert!(again.text().contains("already-present"), "{}", again.text());
     // Put from JavaScript (under its path, the default), taken by the Rust
     // handler through the other server: one stash, whatever the language.
-    assert_eq!(get(b.addr, &rust("take", K, "&path=/js.wasm")).text(), "from-js");
+    assert_eq!(
+        get(b.addr, &rust("take", K, "&path=/js.wasm")).text(),
+        "from-js"
+    );
     assert_eq!(get(a.addr, &js("take", "")).status, 404);
 }
