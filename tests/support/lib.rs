@@ -26,6 +26,24 @@ pub mod guests {
     }
 }
 
+/// With `SANDSERVE_TEST_LOG` set (a level such as `debug`), the servers of
+/// a test log to standard error, each line timed: to follow a test that
+/// fails once in a while.
+fn log_if_asked() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(level) = std::env::var("SANDSERVE_TEST_LOG") {
+            let level = level
+                .parse()
+                .unwrap_or(tracing_subscriber::filter::LevelFilter::DEBUG);
+            let _ = tracing_subscriber::fmt()
+                .with_max_level(level)
+                .with_writer(std::io::stderr)
+                .try_init();
+        }
+    });
+}
+
 /// How long a test client waits for any one read before failing.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -113,6 +131,7 @@ impl TestServer {
 
     /// Serves with exactly this configuration.
     pub fn start_config(config: Config) -> Self {
+        log_if_asked();
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
         let (ready, started) = mpsc::channel();

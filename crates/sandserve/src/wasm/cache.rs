@@ -117,7 +117,9 @@ impl DiskCache {
         private_dir(&dir)?;
         // Only a directory nobody else can write to is trusted.
         let meta = fs::metadata(root)?;
-        if meta.permissions().mode() & 0o022 != 0 || meta.uid() != current_uid(root)? {
+        if meta.permissions().mode() & 0o022 != 0
+            || meta.uid() != rustix::process::geteuid().as_raw()
+        {
             return Err(io::Error::other(format!(
                 "cache directory {} is writable by others or not ours",
                 root.display()
@@ -287,15 +289,6 @@ pub fn clear(root: &Path) -> io::Result<DiskUsage> {
     Ok(before)
 }
 
-/// The uid that owns files this process creates (read back from a probe in `dir`).
-fn current_uid(dir: &Path) -> io::Result<u32> {
-    let probe = dir.join(format!(".uid-{}", std::process::id()));
-    fs::write(&probe, b"")?;
-    let uid = fs::metadata(&probe)?.uid();
-    let _ = fs::remove_file(&probe);
-    Ok(uid)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +338,24 @@ mod tests {
         std::fs::write(&check, check_text(b"something else")).unwrap();
         assert!(cache.load(&engine, &key).is_none(), "check does not match");
         assert!(!artifact.exists(), "the bad entry is removed");
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn servers_opening_one_cache_at_once_all_use_it() {
+        // Several servers of one process (or of several) start together on
+        // a shared cache; none may find it unusable because of another.
+        let engine = engine();
+        let root = tempfile_dir();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..500 {
+                        DiskCache::open(&root, &engine, 1 << 30).unwrap();
+                    }
+                });
+            }
+        });
         std::fs::remove_dir_all(root).unwrap();
     }
 
