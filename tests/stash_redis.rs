@@ -490,7 +490,8 @@ fn start_up_with_the_store_out_of_reach_fails_clearly_or_retries() {
         .expect("a server whose store is out of reach does not start")
         .to_string();
     assert!(
-        error.contains("stash.backend: cannot reach the Redis server"),
+        error.contains("stash.backend: cannot reach the Redis server")
+            && error.contains("Connection refused"),
         "{error}"
     );
     assert!(!error.contains("secret-password"), "{error}");
@@ -545,4 +546,69 @@ fn a_javascript_handler_shares_the_stash_too() {
         "from-js"
     );
     assert_eq!(get(a.addr, &js("take", "")).status, 404);
+}
+
+#[test]
+fn a_store_over_tls_is_shared_with_its_authority_trusted_and_refused_without() {
+    let redis = RedisServer::start_tls();
+    let root = root();
+    let url = format!("rediss://localhost:{}/0", redis.addr.port());
+    let ca = redis.ca_file();
+    let prefix = format!("tls-{}", fastrand::u64(..));
+    let tls = |c: &mut Config| {
+        c.stash.backend = url.clone();
+        c.stash.ca_file = Some(ca.clone());
+    };
+    let (a, b) = (
+        server(&root, &redis, &prefix, tls),
+        server(&root, &redis, &prefix, tls),
+    );
+    assert_eq!(get(a.addr, &rust("put", K, "&value=sealed")).status, 200);
+    assert_eq!(get(b.addr, &rust("take", K, "")).text(), "sealed");
+    assert_eq!(get(b.addr, &python("put", K, "&value=py")).status, 200);
+    assert_eq!(get(a.addr, &python("take", K, "")).text(), "py");
+
+    // Without the authority (the system's roots only), in plain text, or
+    // by a name the certificate is not for, the server does not start, and
+    // says why.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (what, backend, ca_file, why) in [
+        ("untrusted", url.clone(), None, "UnknownIssuer"),
+        (
+            "plain text",
+            format!("redis://127.0.0.1:{}/0", redis.addr.port()),
+            None,
+            "Connection reset",
+        ),
+        (
+            "wrong name",
+            format!("rediss://{}/0", redis.addr),
+            Some(ca.clone()),
+            "not valid for name",
+        ),
+    ] {
+        let mut c = Config {
+            doc_root: Some(root.path().to_path_buf()),
+            ..Config::default()
+        };
+        c.ports
+            .insert("http".into(), vec![sandserve::config::PortSpec::Auto]);
+        c.stash.backend = backend;
+        c.stash.ca_file = ca_file;
+        c.stash.timeout_secs = 1.0;
+        let started = Instant::now();
+        let error = runtime
+            .block_on(sandserve::Server::bind(c))
+            .err()
+            .unwrap_or_else(|| panic!("{what}: started"))
+            .to_string();
+        assert!(
+            error.contains("stash.backend: cannot reach the Redis server") && error.contains(why),
+            "{what}: {error}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3), "{what}");
+    }
 }

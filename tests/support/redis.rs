@@ -13,6 +13,8 @@ pub struct RedisServer {
     pub addr: SocketAddr,
     child: Option<Child>,
     dir: tempfile::TempDir,
+    /// Over TLS only: the certificate authority that signed its certificate.
+    tls_ca: Option<std::path::PathBuf>,
 }
 
 impl RedisServer {
@@ -27,9 +29,47 @@ impl RedisServer {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             child: None,
             dir: tempfile::tempdir().expect("a directory for redis-server"),
+            tls_ca: None,
         };
         server.restart();
         server
+    }
+
+    /// Starts one that speaks only TLS, with a certificate for `localhost`
+    /// signed by an authority of its own (`ca_file()`).
+    pub fn start_tls() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = tempfile::tempdir().expect("a directory for redis-server");
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+            .unwrap()
+            .signed_by(&key, &issuer)
+            .unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
+        std::fs::write(dir.path().join("redis.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("redis.key"), key.serialize_pem()).unwrap();
+        let mut server = RedisServer {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            child: None,
+            tls_ca: Some(dir.path().join("ca.pem")),
+            dir,
+        };
+        server.restart();
+        server
+    }
+
+    /// The authority to trust, for a server started by `start_tls`.
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.tls_ca.clone().expect("a redis-server over TLS")
     }
 
     /// The URL sandserve is configured with.
@@ -48,9 +88,22 @@ impl RedisServer {
     /// Starts it again on the same port, empty, and waits until it answers.
     pub fn restart(&mut self) {
         self.kill();
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port"])
-            .arg(self.addr.port().to_string())
+        let mut command = Command::new("redis-server");
+        command.args(["--bind", "127.0.0.1"]);
+        match &self.tls_ca {
+            None => command.arg("--port").arg(self.addr.port().to_string()),
+            Some(ca) => command
+                .args(["--port", "0", "--tls-port"])
+                .arg(self.addr.port().to_string())
+                .arg("--tls-cert-file")
+                .arg(self.dir.path().join("redis.pem"))
+                .arg("--tls-key-file")
+                .arg(self.dir.path().join("redis.key"))
+                .arg("--tls-ca-cert-file")
+                .arg(ca)
+                .args(["--tls-auth-clients", "no"]),
+        };
+        let child = command
             .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"])
             .arg("--dir")
             .arg(self.dir.path())
@@ -66,7 +119,12 @@ impl RedisServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Ok(mut c) = RedisClient::connect(self.addr) {
+            if self.tls_ca.is_some() {
+                // The plain client cannot speak TLS: listening is enough.
+                if TcpStream::connect_timeout(&self.addr, Duration::from_secs(2)).is_ok() {
+                    return;
+                }
+            } else if let Ok(mut c) = RedisClient::connect(self.addr) {
                 if c.command(&[b"PING"]).ok() == Some(Reply::Status("PONG".into())) {
                     return;
                 }

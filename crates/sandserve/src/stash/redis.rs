@@ -46,6 +46,17 @@ impl Address {
         })
     }
 
+    /// `message` with the URL's password, should it appear, left out.
+    fn scrub(&self, message: &str) -> String {
+        let password = ::redis::IntoConnectionInfo::into_connection_info(self.url.as_str())
+            .ok()
+            .and_then(|info| info.redis_settings().password().map(str::to_owned));
+        match password {
+            Some(p) if !p.is_empty() => message.replace(&p, "…"),
+            _ => message.to_string(),
+        }
+    }
+
     /// `url` without the user and password it may hold.
     pub fn redacted(url: &str) -> String {
         let Some((scheme, rest)) = url.split_once("://") else {
@@ -355,7 +366,7 @@ impl RedisStash {
             max_entries: config.max_entries,
             client_cap,
         };
-        if let Err(e) = stash.ping().await {
+        if let Err(e) = stash.ping(&address).await {
             match config.on_unreachable {
                 OnUnreachable::Fail => {
                     return Err(format!(
@@ -372,15 +383,23 @@ impl RedisStash {
         Ok(stash)
     }
 
-    /// Whether the store answers, on every connection of the pool.
-    async fn ping(&self) -> Result<(), String> {
-        for _ in 0..self.shared.pool.len() {
-            self.shared
-                .call("ping", async |conn| {
-                    ::redis::cmd("PING").query_async::<String>(conn).await
-                })
-                .await
-                .map_err(|e| e.to_string())?;
+    /// Whether the store answers, on every connection of the pool; if not,
+    /// why, for the operator (a refused connection, a certificate that is
+    /// not trusted or not for this host, a password refused).
+    async fn ping(&self, address: &Address) -> Result<(), String> {
+        let shared = &self.shared;
+        for i in 0..shared.pool.len() {
+            let attempt = async {
+                let mut conn = shared.connection(i).await?;
+                ::redis::cmd("PING").query_async::<String>(&mut conn).await
+            };
+            let why = match tokio::time::timeout(shared.timeout, attempt).await {
+                Ok(Ok(_)) => continue,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => format!("no answer within {} s", shared.timeout.as_secs_f64()),
+            };
+            *shared.pool[i].lock().await = None;
+            return Err(address.scrub(&why));
         }
         Ok(())
     }
