@@ -8,7 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 build_sandserve
-(cd "$REPO" && cargo build --release --locked -q -p sandserve-tests --bin hostile-load)
+(cd "$REPO" && bash scripts/wasmtime-patched.sh >/dev/null && cargo build --release --locked -q -p sandserve-tests --bin hostile-load)
 (cd "$REPO" && bash scripts/build-guests.sh >/dev/null)
 LOAD="$TARGET/release/hostile-load"
 GUESTS="$TARGET/guests/wasm32-wasip2/release"

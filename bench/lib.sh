@@ -30,7 +30,7 @@ need_wptserve() {
 }
 
 build_sandserve() {
-  (cd "$REPO" && cargo build --release --locked -q -p sandserve)
+  (cd "$REPO" && bash scripts/wasmtime-patched.sh >/dev/null && cargo build --release --locked -q -p sandserve)
 }
 
 free_port() {

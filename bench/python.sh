@@ -58,6 +58,8 @@ measure_py "sandserve:hello.py:close" "$sandserve" "http://127.0.0.1:$port/hello
 measure_py "sandserve:echo.py:close" "$sandserve" "http://127.0.0.1:$port/echo_headers.py" "${close[@]}"
 measure_py "sandserve:hello.py:keep-alive" "$sandserve" "http://127.0.0.1:$port/hello.py"
 measure_py "sandserve:echo.py:keep-alive" "$sandserve" "http://127.0.0.1:$port/echo_headers.py"
+# One client at a time (a browser running a test): the latency of one request.
+CONNECTIONS=1 measure_py "sandserve:hello.py:close:1-conn" "$sandserve" "http://127.0.0.1:$port/hello.py" "${close[@]}"
 
 # Memory per live instance: 100 handlers asleep at once.
 before=$(rss_kib "$sandserve")
@@ -70,8 +72,9 @@ pkill -P $$ curl 2>/dev/null || true
 wport=$(free_port); start_wptserve "$root" "$wport"
 measure_py "wptserve-4.0.3:hello.py:close" "$LAST_PID" "http://127.0.0.1:$wport/hello.py" "${close[@]}"
 measure_py "wptserve-4.0.3:echo.py:close" "$LAST_PID" "http://127.0.0.1:$wport/echo_headers.py" "${close[@]}"
+CONNECTIONS=1 measure_py "wptserve-4.0.3:hello.py:close:1-conn" "$LAST_PID" "http://127.0.0.1:$wport/hello.py" "${close[@]}"
 
-echo "Python handlers, wrk -t1 -c$CONNECTIONS -d${DURATION}s, $(nproc) cores shared by client and servers"
+echo "Python handlers, wrk -t1 -c$CONNECTIONS (1-conn: -c1) -d${DURATION}s, $(nproc) cores shared by client and servers"
 printf '%-32s %12s %10s %10s %14s\n' server "requests/s" "p50 µs" "p99 µs" "CPU µs/req"
 for row in "${ROWS[@]}"; do
   set -- $row

@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 command -v bc >/dev/null || { apt-get update -qq && apt-get install -y -qq bc >/dev/null; }
 python3 -c 'import pywebsocket3' 2>/dev/null || python3 -m pip install -q pywebsocket3==4.0.2
 build_sandserve
-(cd "$REPO" && bash scripts/build-guests.sh >/dev/null && cargo build --release --locked -q -p sandserve-tests --bin ws-load)
+(cd "$REPO" && bash scripts/build-guests.sh >/dev/null && bash scripts/wasmtime-patched.sh >/dev/null && cargo build --release --locked -q -p sandserve-tests --bin ws-load)
 LOAD="$TARGET/release/ws-load"
 HELD="${HELD:-1000}"
 ECHO_CONNECTIONS="${ECHO_CONNECTIONS:-8}"

@@ -20,6 +20,7 @@ bash scripts/build-python-runner.sh >/dev/null
 target="${CARGO_TARGET_DIR:-$root/target}"
 bin="${SANDSERVE_BIN:-}"
 if [ -z "$bin" ]; then
+  bash scripts/wasmtime-patched.sh
   cargo build --release --locked -p sandserve
   bin="$target/release/sandserve"
 fi

@@ -11,5 +11,6 @@ bash scripts/build-guests.sh
 bash scripts/build-c-guests.sh
 bash scripts/build-js-guests.sh
 bash scripts/build-python-runner.sh
+bash scripts/wasmtime-patched.sh
 cargo build --release --locked -p sandserve
 exec "${CARGO_TARGET_DIR:-target}/release/sandserve" serve demo --config demo/sandserve.json "$@"

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 # The end-to-end tests build the example handlers for wasm32-wasip2.
 rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+# The workspace builds wasmtime with the project's patch (Cargo.toml).
+bash scripts/wasmtime-patched.sh
 
 # The Python handler tests run .py files in the Python runner component
 # (built with componentize-py, installed on first use), and compare them

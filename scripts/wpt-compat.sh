@@ -29,6 +29,7 @@ fi
 
 bash scripts/browser-deps.sh
 bash scripts/build-python-runner.sh
+bash scripts/wasmtime-patched.sh
 cargo build --release --locked -p sandserve
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 out="${WPT_COMPAT_OUT:-$(mktemp -d /tmp/wpt-compat.XXXXXX)}"

@@ -158,26 +158,9 @@ impl Runtime {
     /// An engine configured by `limits`, with its compile cache in
     /// `cache_dir` (when `limits.disk_cache` is on).
     pub fn new(limits: &WasmLimits, cache_dir: &Path) -> Result<Self, RuntimeError> {
-        let swap = swap_in_use(&std::fs::read_to_string("/proc/swaps").unwrap_or_default());
         let engine = match limits.memory_reset {
-            MemoryReset::Pagemap => {
-                if swap {
-                    tracing::warn!(
-                        "wasm.memory_reset is pagemap and this machine swaps: a page an \
-                         instance dirtied that is swapped out when its slot is reset keeps \
-                         its contents for the slot's next instance (use auto or plain)"
-                    );
-                }
-                engine_with(limits, true).map_err(RuntimeError::Engine)?
-            }
+            MemoryReset::Pagemap => engine_with(limits, true).map_err(RuntimeError::Engine)?,
             MemoryReset::Plain => engine_with(limits, false).map_err(RuntimeError::Engine)?,
-            MemoryReset::Auto if swap => {
-                tracing::info!(
-                    "resetting instance memory without PAGEMAP_SCAN: this machine swaps, and \
-                     the scan does not find dirtied pages that are swapped out"
-                );
-                engine_with(limits, false).map_err(RuntimeError::Engine)?
-            }
             MemoryReset::Auto => match engine_with(limits, true) {
                 Ok(engine) => engine,
                 Err(e) => {
@@ -384,22 +367,13 @@ fn heavy_turns() -> usize {
     workers.saturating_sub(1).max(1)
 }
 
-/// Whether `/proc/swaps` (its text) lists a swap area in use. A slot reset
-/// by `PAGEMAP_SCAN` (wasmtime 48) looks only for dirtied pages that are
-/// present: one swapped out would keep a finished request's data for the
-/// next instance in the slot, so a machine that swaps resets plainly.
-fn swap_in_use(proc_swaps: &str) -> bool {
-    proc_swaps
-        .lines()
-        .skip(1)
-        .any(|line| !line.trim().is_empty())
-}
-
 /// An engine for `limits`. With `pagemap_scan`, slots are reset by finding
-/// the pages a request dirtied (Linux `PAGEMAP_SCAN`) and zeroing only those,
-/// keeping up to `keep_resident_kib` resident: no `madvise`, so no TLB
+/// the pages a request dirtied (Linux `PAGEMAP_SCAN`) and resetting only
+/// those, keeping up to `keep_resident_kib` resident: no `madvise`, so no TLB
 /// shootdowns across cores, and no page faults on the next use. Measured:
-/// three times the requests per second for a small handler.
+/// three times the requests per second for a small handler. (The project's
+/// patch of wasmtime makes the scan find every dirtied page, however many
+/// runs they make, and those swapped out: see `patches/`.)
 fn engine_with(limits: &WasmLimits, pagemap_scan: bool) -> wasmtime::Result<Engine> {
     let instances = limits.max_instances;
     let memory = limits.memory_bytes();
@@ -452,22 +426,4 @@ fn compiling_config(limits: &WasmLimits) -> Config {
 /// settings without its instance pool.
 pub fn engine_for_compiling(limits: &WasmLimits) -> wasmtime::Result<Engine> {
     Engine::new(&compiling_config(limits))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::swap_in_use;
-
-    #[test]
-    fn swap_is_seen_in_proc_swaps() {
-        let header = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
-        assert!(!swap_in_use(""), "no /proc/swaps");
-        assert!(!swap_in_use(header), "no swap area");
-        assert!(swap_in_use(&format!(
-            "{header}/dev/zram0                              partition\t8388604\t\t0\t\t100\n"
-        )));
-        assert!(swap_in_use(&format!(
-            "{header}/swapfile                               file\t\t2097148\t\t524\t\t-2\n"
-        )));
-    }
 }
