@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::ServerName;
 use sandserve::config::{PortSpec, SslKind};
 use sandserve::Config;
-use sandserve_tests::{parse_all, tls_client_config, DocRoot, Resp, TestServer};
+use sandserve_tests::{
+    parse_all, tls_client_config, write_certificates, DocRoot, Resp, TestServer,
+};
 
 fn client_config(ca_pem: &Path) -> Arc<rustls::ClientConfig> {
     tls_client_config(ca_pem, &[b"h2", b"http/1.1"])
@@ -159,23 +161,7 @@ fn substitution_sees_the_live_ports_and_scheme() {
 fn pregenerated_certificates_are_used() {
     // A CA and a host certificate made here, as a WPT checkout ships them.
     let dir = tempfile::tempdir().unwrap();
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let host_key = rcgen::KeyPair::generate().unwrap();
-    let host_cert = rcgen::CertificateParams::new(vec![
-        "web-platform.test".into(),
-        "www.web-platform.test".into(),
-    ])
-    .unwrap()
-    .signed_by(&host_key, &issuer)
-    .unwrap();
-    std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
-    std::fs::write(dir.path().join("host.pem"), host_cert.pem()).unwrap();
-    std::fs::write(dir.path().join("host.key"), host_key.serialize_pem()).unwrap();
+    write_certificates(dir.path(), &["web-platform.test", "www.web-platform.test"]);
 
     let root = DocRoot::new();
     root.file("x.txt", "pregenerated");

@@ -526,3 +526,24 @@ pub fn tls_client_config(ca_pem: &Path, alpn: &[&[u8]]) -> std::sync::Arc<rustls
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     std::sync::Arc::new(config)
 }
+
+/// Writes into `dir` a certificate authority of its own (`ca.pem`) and a
+/// certificate it signed for `names` (`host.pem`, key in `host.key`), as a
+/// deployment brings them.
+pub fn write_certificates(dir: &Path, names: &[&str]) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let host_key = rcgen::KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let host_cert = rcgen::CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&host_key, &issuer)
+        .unwrap();
+    std::fs::write(dir.join("ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(dir.join("host.pem"), host_cert.pem()).unwrap();
+    std::fs::write(dir.join("host.key"), host_key.serialize_pem()).unwrap();
+}

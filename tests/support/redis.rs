@@ -43,20 +43,7 @@ impl RedisServer {
             .expect("a free port")
             .port();
         let dir = tempfile::tempdir().expect("a directory for redis-server");
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![rcgen::KeyUsagePurpose::KeyCertSign];
-        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
-            .unwrap()
-            .signed_by(&key, &issuer)
-            .unwrap();
-        std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
-        std::fs::write(dir.path().join("redis.pem"), cert.pem()).unwrap();
-        std::fs::write(dir.path().join("redis.key"), key.serialize_pem()).unwrap();
+        crate::write_certificates(dir.path(), &["localhost"]);
         let mut server = RedisServer {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             child: None,
@@ -96,9 +83,9 @@ impl RedisServer {
                 .args(["--port", "0", "--tls-port"])
                 .arg(self.addr.port().to_string())
                 .arg("--tls-cert-file")
-                .arg(self.dir.path().join("redis.pem"))
+                .arg(self.dir.path().join("host.pem"))
                 .arg("--tls-key-file")
-                .arg(self.dir.path().join("redis.key"))
+                .arg(self.dir.path().join("host.key"))
                 .arg("--tls-ca-cert-file")
                 .arg(ca)
                 .args(["--tls-auth-clients", "no"]),
