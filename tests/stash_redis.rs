@@ -508,44 +508,80 @@ fn start_up_with_the_store_out_of_reach_fails_clearly_or_retries() {
 }
 
 #[test]
-fn a_javascript_handler_shares_the_stash_too() {
+fn javascript_and_c_handlers_share_the_stash_too() {
     let redis = RedisServer::start();
     let root = root();
-    // Built by scripts/build-js-guests.sh (scripts/test.sh runs it).
-    let exe = std::env::current_exe().unwrap();
-    let js = exe
+    // Built by scripts/build-js-guests.sh and build-c-guests.sh
+    // (scripts/test.sh runs both).
+    let target = std::env::current_exe()
+        .unwrap()
         .ancestors()
         .nth(3)
         .unwrap()
-        .join("js-guests/stash-roundtrip.wasm");
-    assert!(
-        js.is_file(),
-        "{} is not built: run `bash scripts/build-js-guests.sh`",
-        js.display()
-    );
-    std::fs::copy(&js, root.path().join("js.wasm")).unwrap();
-    let (a, b) = pair(&root, &redis, |_| {});
-    // The first request compiles the component (seconds in a debug build).
-    for server in [&a, &b] {
-        let mut conn = std::net::TcpStream::connect(server.addr).unwrap();
-        conn.set_read_timeout(Some(Duration::from_secs(600)))
-            .unwrap();
-        use std::io::{Read, Write};
-        conn.write_all(b"HEAD /js.wasm HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        let _ = conn.read_to_end(&mut Vec::new());
+        .to_path_buf();
+    for (lang, built, script) in [
+        ("js", "js-guests/stash-roundtrip.wasm", "build-js-guests.sh"),
+        ("c", "c-guests/stash-roundtrip.wasm", "build-c-guests.sh"),
+    ] {
+        let built = target.join(built);
+        assert!(
+            built.is_file(),
+            "{} is not built: run `bash scripts/{script}`",
+            built.display()
+        );
+        std::fs::copy(&built, root.path().join(format!("{lang}.wasm"))).unwrap();
     }
-    let js = |op: &str, extra: &str| format!("/js.wasm?action={op}&key={K}{extra}");
-    assert_eq!(get(a.addr, &js("put", "&value=from-js")).text(), "stored");
-    let again = get(b.addr, &js("put", "&value=x"));
-    assert!(again.text().contains("already-present"), "{}", again.text());
-    // Put from JavaScript (under its path, the default), taken by the Rust
-    // handler through the other server: one stash, whatever the language.
-    assert_eq!(
-        get(b.addr, &rust("take", K, "&path=/js.wasm")).text(),
-        "from-js"
-    );
-    assert_eq!(get(a.addr, &js("take", "")).status, 404);
+    let (a, b) = pair(&root, &redis, |_| {});
+    // The first request compiles the component (seconds for JavaScript in a
+    // debug build).
+    for server in [&a, &b] {
+        for lang in ["js", "c"] {
+            let mut conn = std::net::TcpStream::connect(server.addr).unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(600)))
+                .unwrap();
+            use std::io::{Read, Write};
+            conn.write_all(
+                format!("HEAD /{lang}.wasm HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .unwrap();
+            let _ = conn.read_to_end(&mut Vec::new());
+        }
+    }
+    for lang in ["js", "c"] {
+        let call = |op: &str, extra: &str| format!("/{lang}.wasm?action={op}&key={K}{extra}");
+        assert_eq!(
+            get(a.addr, &call("put", &format!("&value=from-{lang}"))).text(),
+            "stored",
+            "{lang}"
+        );
+        let again = get(b.addr, &call("put", "&value=x"));
+        assert_eq!(again.status, 409, "{lang}");
+        assert!(
+            again.text().contains("already-present"),
+            "{lang}: {}",
+            again.text()
+        );
+        // Put (under its path, the default), taken by the Rust handler
+        // through the other server: one stash, whatever the language.
+        assert_eq!(
+            get(b.addr, &rust("take", K, &format!("&path=/{lang}.wasm"))).text(),
+            format!("from-{lang}"),
+            "{lang}"
+        );
+        assert_eq!(get(a.addr, &call("take", "")).status, 404, "{lang}");
+        // And the other way: put by the Rust handler under the path of
+        // this one, taken by it.
+        assert_eq!(
+            get(
+                b.addr,
+                &rust("put", K, &format!("&value=to-{lang}&path=/{lang}.wasm"))
+            )
+            .status,
+            200
+        );
+        assert_eq!(get(a.addr, &call("take", "")).text(), format!("to-{lang}"));
+    }
 }
 
 #[test]

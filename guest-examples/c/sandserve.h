@@ -114,6 +114,48 @@ static inline void ss_sleep_ms(uint64_t ms) {
     sandserve_handler_timing_sleep(ms * 1000000);
 }
 
+/* The stash, shared by the server's handlers (and, in Redis, by several
+ * servers). Each call returns 0, or the HTTP status its failure deserves
+ * (503 when the stash's store is out of reach, else 409) with ss_fail's
+ * message naming the refusal. `path` may be NULL. */
+static inline int ss_stash_failed(sandserve_handler_stash_stash_error_t *e) {
+    static const char *names[] = {"stash: invalid-key", "stash: already-present",
+                                  "stash: too-large", "stash: unavailable"};
+    int code = e->tag == SANDSERVE_HANDLER_STASH_STASH_ERROR_UNAVAILABLE ? 503 : 409;
+    const char *name = e->tag < 4 ? names[e->tag] : "stash: refused";
+    sandserve_handler_stash_stash_error_free(e);
+    return ss_fail(code, name);
+}
+
+static inline handler_string_t ss_str(const char *text) {
+    return (handler_string_t){(uint8_t *)text, strlen(text)};
+}
+
+/* Stores `len` bytes of `value` under `key` (a UUID), once. */
+static inline int ss_stash_put(const char *key, const void *value, size_t len, const char *path) {
+    handler_string_t k = ss_str(key), p = path ? ss_str(path) : ss_str("");
+    handler_list_u8_t v = ss_bytes_n(value, len);
+    sandserve_handler_stash_stash_error_t e;
+    if (!sandserve_handler_stash_put(&k, &v, path ? &p : NULL, &e))
+        return ss_stash_failed(&e);
+    return 0;
+}
+
+/* Takes what is stored under `key`: *found says whether there was
+ * anything; if so, *value (malloc'd) holds *len bytes. */
+static inline int ss_stash_take(const char *key, const char *path, uint8_t **value, size_t *len,
+                                bool *found) {
+    handler_string_t k = ss_str(key), p = path ? ss_str(path) : ss_str("");
+    handler_option_list_u8_t taken;
+    sandserve_handler_stash_stash_error_t e;
+    if (!sandserve_handler_stash_take(&k, path ? &p : NULL, &taken, &e))
+        return ss_stash_failed(&e);
+    *found = taken.is_some;
+    *value = taken.is_some ? taken.val.ptr : NULL;
+    *len = taken.is_some ? taken.val.len : 0;
+    return 0;
+}
+
 /* The component's export. */
 bool exports_handler_handle(handler_borrow_request_t req, handler_borrow_response_t res,
                             handler_borrow_response_writer_t w, handler_error_t *err) {
