@@ -263,42 +263,67 @@ impl Shared {
         Ok(conn)
     }
 
-    /// Runs one call against the store within the timeout; the guest hears
-    /// only that the store failed, the log has why. A connection that
+    /// Runs `run` on connection `i` within the timeout. A connection that
     /// failed is dropped, to be made again by the next call.
+    async fn attempt<T>(
+        &self,
+        i: usize,
+        run: impl AsyncFnOnce(&mut MultiplexedConnection) -> RedisResult<T>,
+    ) -> Result<T, Failure> {
+        let attempt = async {
+            let mut conn = self.connection(i).await?;
+            run(&mut conn).await
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                if broken(&e) {
+                    *self.pool[i].lock().await = None;
+                }
+                Err(Failure::Refused(e))
+            }
+            Err(_) => {
+                *self.pool[i].lock().await = None;
+                Err(Failure::Late(self.timeout))
+            }
+        }
+    }
+
+    /// Runs one call against the store, on the pool's next connection; the
+    /// guest hears only that the store failed, the log has why.
     async fn call<T>(
         &self,
         what: &str,
         run: impl AsyncFnOnce(&mut MultiplexedConnection) -> RedisResult<T>,
     ) -> Result<T, StashError> {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len();
-        let attempt = async {
-            let mut conn = self.connection(i).await?;
-            run(&mut conn).await
-        };
-        let failure = match tokio::time::timeout(self.timeout, attempt).await {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(e)) => {
-                if broken(&e) {
-                    *self.pool[i].lock().await = None;
-                }
-                tracing::warn!("stash: {what} in {} failed: {e}", self.shown);
-                "the stash's store is out of reach".to_string()
-            }
-            Err(_) => {
-                *self.pool[i].lock().await = None;
-                tracing::warn!(
-                    "stash: {what} in {} took longer than {} s",
-                    self.shown,
-                    self.timeout.as_secs_f64()
-                );
-                format!(
+        self.attempt(i, run).await.map_err(|failure| {
+            tracing::warn!("stash: {what} in {}: {failure}", self.shown);
+            StashError::Unavailable(match failure {
+                Failure::Refused(_) => "the stash's store is out of reach".to_string(),
+                Failure::Late(after) => format!(
                     "the stash's store did not answer within {} s",
-                    self.timeout.as_secs_f64()
-                )
-            }
-        };
-        Err(StashError::Unavailable(failure))
+                    after.as_secs_f64()
+                ),
+            })
+        })
+    }
+}
+
+/// Why a call to the store failed.
+enum Failure {
+    /// The store's (or the connection's) error.
+    Refused(RedisError),
+    /// No answer within this long.
+    Late(Duration),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Refused(e) => write!(f, "{e}"),
+            Failure::Late(after) => write!(f, "no answer within {} s", after.as_secs_f64()),
+        }
     }
 }
 
@@ -387,19 +412,13 @@ impl RedisStash {
     /// why, for the operator (a refused connection, a certificate that is
     /// not trusted or not for this host, a password refused).
     async fn ping(&self, address: &Address) -> Result<(), String> {
-        let shared = &self.shared;
-        for i in 0..shared.pool.len() {
-            let attempt = async {
-                let mut conn = shared.connection(i).await?;
-                ::redis::cmd("PING").query_async::<String>(&mut conn).await
-            };
-            let why = match tokio::time::timeout(shared.timeout, attempt).await {
-                Ok(Ok(_)) => continue,
-                Ok(Err(e)) => e.to_string(),
-                Err(_) => format!("no answer within {} s", shared.timeout.as_secs_f64()),
-            };
-            *shared.pool[i].lock().await = None;
-            return Err(address.scrub(&why));
+        for i in 0..self.shared.pool.len() {
+            self.shared
+                .attempt(i, async |conn| {
+                    ::redis::cmd("PING").query_async::<String>(conn).await
+                })
+                .await
+                .map_err(|failure| address.scrub(&failure.to_string()))?;
         }
         Ok(())
     }
