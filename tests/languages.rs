@@ -5,33 +5,14 @@
 //! bytes, the pause between them, and an endless loop stopped by the CPU
 //! limit while a good request is answered.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
+use std::io::Read;
 use std::time::{Duration, Instant};
 
-use sandserve_tests::{python_runner_cache, Conn, DocRoot, Resp, TestServer};
+use sandserve_tests::{built, compile_first, python_runner_cache, Conn, DocRoot, Resp, TestServer};
 
 /// Held by each test for its whole run: compiling a JavaScript component
 /// takes both cores for a while, which must not meet another test's timing.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// The build's target directory (the test binary is target/debug/deps/X).
-fn target() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.ancestors().nth(3).unwrap().to_path_buf()
-}
-
-/// A built component, or a failure saying how to build it.
-fn built(dir: &str, name: &str, script: &str) -> PathBuf {
-    let path = target().join(dir).join(format!("{name}.wasm"));
-    assert!(
-        path.is_file(),
-        "{} is not built: run `bash scripts/{script}` (scripts/test.sh does)",
-        path.display()
-    );
-    path
-}
 
 /// A server on the examples of one language (`dir`, built by `script`),
 /// with a CPU limit of 1 s and a compile cache shared across the run; each
@@ -53,15 +34,7 @@ fn serve(dir: &str, script: &str, names: &[&str]) -> (DocRoot, TestServer) {
     });
     // (A hostile one runs to its CPU limit meanwhile.)
     for name in names {
-        let mut c = TcpStream::connect(server.addr).unwrap();
-        c.set_read_timeout(Some(Duration::from_secs(600))).unwrap();
-        let path = format!("/{name}.wasm");
-        c.write_all(
-            format!("HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .unwrap();
-        let mut out = Vec::new();
-        let _ = c.read_to_end(&mut out);
+        compile_first(server.addr, &format!("/{name}.wasm"));
     }
     (root, server)
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use sandserve::Config;
 use sandserve_tests::redis::{RedisServer, Reply};
 use sandserve_tests::{
-    guests, python_runner, python_runner_cache, Conn, DocRoot, Resp, TestServer,
+    built, compile_first, guests, python_runner, python_runner_cache, Conn, DocRoot, Resp,
+    TestServer,
 };
 
 const K: &str = "0b6e1c4e-8f4e-4c57-9a65-3a7c0a4cf001";
@@ -513,39 +514,20 @@ fn javascript_and_c_handlers_share_the_stash_too() {
     let root = root();
     // Built by scripts/build-js-guests.sh and build-c-guests.sh
     // (scripts/test.sh runs both).
-    let target = std::env::current_exe()
-        .unwrap()
-        .ancestors()
-        .nth(3)
-        .unwrap()
-        .to_path_buf();
-    for (lang, built, script) in [
-        ("js", "js-guests/stash-roundtrip.wasm", "build-js-guests.sh"),
-        ("c", "c-guests/stash-roundtrip.wasm", "build-c-guests.sh"),
+    for (lang, dir, script) in [
+        ("js", "js-guests", "build-js-guests.sh"),
+        ("c", "c-guests", "build-c-guests.sh"),
     ] {
-        let built = target.join(built);
-        assert!(
-            built.is_file(),
-            "{} is not built: run `bash scripts/{script}`",
-            built.display()
-        );
-        std::fs::copy(&built, root.path().join(format!("{lang}.wasm"))).unwrap();
+        std::fs::copy(
+            built(dir, "stash-roundtrip", script),
+            root.path().join(format!("{lang}.wasm")),
+        )
+        .unwrap();
     }
     let (a, b) = pair(&root, &redis, |_| {});
-    // The first request compiles the component (seconds for JavaScript in a
-    // debug build).
     for server in [&a, &b] {
         for lang in ["js", "c"] {
-            let mut conn = std::net::TcpStream::connect(server.addr).unwrap();
-            conn.set_read_timeout(Some(Duration::from_secs(600)))
-                .unwrap();
-            use std::io::{Read, Write};
-            conn.write_all(
-                format!("HEAD /{lang}.wasm HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                    .as_bytes(),
-            )
-            .unwrap();
-            let _ = conn.read_to_end(&mut Vec::new());
+            compile_first(server.addr, &format!("/{lang}.wasm"));
         }
     }
     for lang in ["js", "c"] {

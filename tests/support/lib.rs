@@ -451,10 +451,7 @@ pub fn python_runner() -> std::path::PathBuf {
     if let Some(path) = std::env::var_os("SANDSERVE_PYTHON_RUNNER") {
         return path.into();
     }
-    // The test binary is target/debug/deps/NAME: three levels below.
-    let exe = std::env::current_exe().expect("test binary path");
-    let target = exe.ancestors().nth(3).expect("target directory");
-    let runner = target.join("python").join("runner.wasm");
+    let runner = target_dir().join("python").join("runner.wasm");
     assert!(
         runner.is_file(),
         "the Python runner is not built ({} is missing): run `bash scripts/build-python-runner.sh` \
@@ -546,4 +543,36 @@ pub fn write_certificates(dir: &Path, names: &[&str]) {
     std::fs::write(dir.join("ca.pem"), ca_cert.pem()).unwrap();
     std::fs::write(dir.join("host.pem"), host_cert.pem()).unwrap();
     std::fs::write(dir.join("host.key"), host_key.serialize_pem()).unwrap();
+}
+
+/// The build's target directory (a test binary is target/debug/deps/X).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.ancestors()
+        .nth(3)
+        .expect("target directory")
+        .to_path_buf()
+}
+
+/// A component built by one of the project's scripts into `dir` of the
+/// target directory, or a failure saying how to build it.
+pub fn built(dir: &str, name: &str, script: &str) -> PathBuf {
+    let path = target_dir().join(dir).join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is not built: run `bash scripts/{script}` (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// Asks for `path` once, waiting as long as it takes: the first request
+/// for a component compiles it (seconds for an interpreter's, in a debug
+/// build), which a test's own timing should not include.
+pub fn compile_first(addr: SocketAddr, path: &str) {
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(600))).unwrap();
+    c.write_all(format!("HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .unwrap();
+    let _ = c.read_to_end(&mut Vec::new());
 }
