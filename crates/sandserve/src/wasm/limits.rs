@@ -374,6 +374,21 @@ impl Limiter {
     pub fn grown(&self) -> u64 {
         self.taken
     }
+
+    /// What the store holds of the pool and of its client's share, moved
+    /// to a limiter of its own (this one is left holding nothing): the
+    /// memory is counted until that one is dropped with the store.
+    pub fn detach(&mut self) -> Limiter {
+        Limiter {
+            memory_bytes: self.memory_bytes,
+            memory_mib: self.memory_mib,
+            table_elements: self.table_elements,
+            pool: self.pool.clone(),
+            taken: std::mem::take(&mut self.taken),
+            account: self.account.take(),
+            hit: self.hit,
+        }
+    }
 }
 
 impl Drop for Limiter {

@@ -17,4 +17,4 @@ pub mod runtime;
 
 pub use limits::{classify, Fault, Stop, WasmLimits};
 pub use loader::{LoadError, LoadStats, Loaded, Source, World};
-pub use runtime::{Runtime, RuntimeError, Sandbox, Sandboxed};
+pub use runtime::{Held, Runtime, RuntimeError, Sandbox, Sandboxed};

@@ -298,8 +298,8 @@ impl Runtime {
     /// time) behind the other heavy guests for the next. There are one fewer
     /// turns than worker threads, so however many guests spin, a thread is
     /// left for connections and for requests that need little.
-    pub fn store<T: Sandboxed>(&self, data: T) -> Store<T> {
-        let mut store = Store::new(&self.engine, data);
+    pub fn store<T: Sandboxed>(&self, data: T) -> Store<Held<T>> {
+        let mut store = Store::new(&self.engine, Held(Some(data)));
         store.limiter(|data| &mut data.sandbox().limiter);
         let budget = self.limits.cpu_time();
         let turns = self.turns.clone();
@@ -339,17 +339,53 @@ impl Runtime {
 }
 
 impl Runtime {
-    /// The data of `store`, once its instances are gone. Resetting a slot
-    /// whose memory grew far takes a while (zeroing, returning pages to the
-    /// kernel): that is done on a blocking thread rather than a
-    /// connection's.
-    pub async fn close<T: Sandboxed>(&self, mut store: Store<T>) -> T {
-        if store.data_mut().sandbox().limiter.grown() <= self.limits.keep_resident_kib as u64 * 1024
-        {
-            return store.into_data();
+    /// The data of `store`, taken back once its guest is done; the store
+    /// itself (its instances, whose slots are reset for the next request)
+    /// goes afterwards on another task, holding `keep` (the instance slot,
+    /// say) and the memory it counts until then. A reply is not kept
+    /// waiting for the reset, which for an interpreter's instance takes as
+    /// long as instantiating it. A slot whose memory grew far (zeroing,
+    /// returning pages to the kernel) is reset on a blocking thread rather
+    /// than a connection's.
+    pub fn close<T: Sandboxed, K: Send + 'static>(&self, mut store: Store<Held<T>>, keep: K) -> T {
+        let mut data = store.data_mut().0.take().expect("a store is closed once");
+        let held = data.sandbox().limiter.detach();
+        let far = held.grown() > self.limits.keep_resident_kib as u64 * 1024;
+        let teardown = move || drop((store, held, keep));
+        if far {
+            drop(tokio::task::spawn_blocking(teardown));
+        } else {
+            tokio::spawn(async move { teardown() });
         }
-        let closing = tokio::task::spawn_blocking(move || store.into_data());
-        closing.await.expect("dropping a store does not panic")
+        data
+    }
+}
+
+/// A store's data: the world's state, in the store while its guest may run
+/// and taken back by [`Runtime::close`] when it is done.
+pub struct Held<T>(Option<T>);
+
+impl<T> std::ops::Deref for Held<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.0
+            .as_ref()
+            .expect("a store's data is there until it closes")
+    }
+}
+
+impl<T> std::ops::DerefMut for Held<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.0
+            .as_mut()
+            .expect("a store's data is there until it closes")
+    }
+}
+
+impl<T: wasmtime_wasi::WasiView> wasmtime_wasi::WasiView for Held<T> {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        (**self).ctx()
     }
 }
 

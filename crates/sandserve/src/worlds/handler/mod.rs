@@ -28,7 +28,7 @@ use crate::stash::Stash;
 use crate::tenants::Tenants;
 use crate::topology::Topology;
 use crate::wasm::output::tail;
-use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
+use crate::wasm::{classify, Fault, Held, LoadError, Loaded, Runtime, Source, World};
 use crate::worlds::shared::Base;
 use bindings::{v0_1, v0_2, v0_3};
 pub use state::ViewPaths;
@@ -40,11 +40,11 @@ pub type LoadedHandler = Loaded<HandlerPre>;
 /// A component linked for the version of the world it was built against.
 pub enum HandlerPre {
     /// `sandserve:handler@0.1.0`.
-    V0_1(v0_1::HandlerPre<HostState>),
+    V0_1(v0_1::HandlerPre<Held<HostState>>),
     /// `sandserve:handler@0.2.0`.
-    V0_2(v0_2::HandlerPre<HostState>),
+    V0_2(v0_2::HandlerPre<Held<HostState>>),
     /// `sandserve:handler@0.3.0`.
-    V0_3(v0_3::HandlerPre<HostState>),
+    V0_3(v0_3::HandlerPre<Held<HostState>>),
 }
 
 /// What a route grants a request beyond the world's imports: a read-only
@@ -64,7 +64,7 @@ pub struct HandlerWorld {
     base: Base,
     /// Per-client sessions (only this world has them).
     sessions: Arc<Sessions>,
-    linker: Linker<HostState>,
+    linker: Linker<Held<HostState>>,
     max_form_fields: usize,
 }
 
@@ -100,11 +100,11 @@ impl HandlerWorld {
         tenants: Arc<Tenants>,
         max_form_fields: usize,
     ) -> wasmtime::Result<Self> {
-        let mut linker = Linker::new(runtime.engine());
+        let mut linker = Linker::<Held<HostState>>::new(runtime.engine());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        v0_3::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
-        v0_2::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
-        v0_1::Handler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        v0_3::Handler::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| &mut **state)?;
+        v0_2::Handler::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| &mut **state)?;
+        v0_1::Handler::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |state| &mut **state)?;
         Ok(HandlerWorld {
             base: Base {
                 runtime,
@@ -142,7 +142,7 @@ impl HandlerWorld {
             Ok(begun) => begun,
             Err(reply) => return (reply, writer),
         };
-        let (_admitted, deadline) = (begun.admitted, begun.deadline);
+        let ((_pass, slot), deadline) = (begun.admitted, begun.deadline);
         let secure = matches!(
             request.peer.scheme,
             Scheme::Https | Scheme::Wss | Scheme::H2
@@ -196,7 +196,7 @@ impl HandlerWorld {
         };
         let result = tokio::time::timeout_at(deadline, call).await;
 
-        let mut state = self.base.runtime.close(store).await;
+        let mut state = self.base.runtime.close(store, slot);
         let printed = !state.sandbox.output.is_empty();
         let mut failure = match result {
             Ok(Ok(Ok(()))) => None,

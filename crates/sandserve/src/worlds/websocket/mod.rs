@@ -24,7 +24,7 @@ use crate::stash::Stash;
 use crate::tenants::Tenants;
 use crate::topology::Topology;
 use crate::wasm::output::tail;
-use crate::wasm::{classify, Fault, LoadError, Loaded, Runtime, Source, World};
+use crate::wasm::{classify, Fault, Held, LoadError, Loaded, Runtime, Source, World};
 use crate::websocket::{self as ws, Connection, WebSocketLimits};
 use crate::worlds::handler::Grant;
 use crate::worlds::shared::Base;
@@ -55,9 +55,9 @@ pub type LoadedWsHandler = Loaded<WsHandlerPre>;
 /// A component linked for the version of the world it was built against.
 pub enum WsHandlerPre {
     /// `sandserve:handler@0.2.0`.
-    V0_2(bindings::v0_2::WebsocketHandlerPre<WsState>),
+    V0_2(bindings::v0_2::WebsocketHandlerPre<Held<WsState>>),
     /// `sandserve:handler@0.3.0`.
-    V0_3(bindings::v0_3::WebsocketHandlerPre<WsState>),
+    V0_3(bindings::v0_3::WebsocketHandlerPre<Held<WsState>>),
 }
 
 /// An instance of either version.
@@ -70,7 +70,7 @@ enum WsInstance {
 type Ended = Result<(), (u16, String)>;
 
 impl WsHandlerPre {
-    async fn instantiate(&self, store: &mut Store<WsState>) -> wasmtime::Result<WsInstance> {
+    async fn instantiate(&self, store: &mut Store<Held<WsState>>) -> wasmtime::Result<WsInstance> {
         Ok(match self {
             WsHandlerPre::V0_2(pre) => WsInstance::V0_2(pre.instantiate_async(store).await?),
             WsHandlerPre::V0_3(pre) => WsInstance::V0_3(pre.instantiate_async(store).await?),
@@ -81,7 +81,7 @@ impl WsHandlerPre {
 impl WsInstance {
     async fn handshake(
         &self,
-        store: &mut Store<WsState>,
+        store: &mut Store<Held<WsState>>,
         request: Resource<HandshakeRequest>,
         response: Resource<HandshakeResponse>,
     ) -> wasmtime::Result<Ended> {
@@ -99,7 +99,7 @@ impl WsInstance {
 
     async fn transfer(
         &self,
-        store: &mut Store<WsState>,
+        store: &mut Store<Held<WsState>>,
         connection: Resource<ConnectionHandle>,
     ) -> wasmtime::Result<Ended> {
         Ok(match self {
@@ -119,7 +119,7 @@ impl WsInstance {
 pub struct WebSocketWorld {
     /// What every world grants, and the runtime.
     base: Base,
-    linker: Linker<WsState>,
+    linker: Linker<Held<WsState>>,
     limits: WebSocketLimits,
     /// How long a send may stall (`timeouts.send_secs`), for streams this
     /// world opens itself (HTTP/2's).
@@ -154,14 +154,16 @@ impl WebSocketWorld {
         limits: WebSocketLimits,
         send_timeout: std::time::Duration,
     ) -> wasmtime::Result<Self> {
-        let mut linker = Linker::new(runtime.engine());
+        let mut linker = Linker::<Held<WsState>>::new(runtime.engine());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::v0_3::WebsocketHandler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| {
-            state
-        })?;
-        bindings::v0_2::WebsocketHandler::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| {
-            state
-        })?;
+        bindings::v0_3::WebsocketHandler::add_to_linker::<_, HasSelf<WsState>>(
+            &mut linker,
+            |state| &mut **state,
+        )?;
+        bindings::v0_2::WebsocketHandler::add_to_linker::<_, HasSelf<WsState>>(
+            &mut linker,
+            |state| &mut **state,
+        )?;
         Ok(WebSocketWorld {
             base: Base {
                 runtime,
@@ -199,7 +201,7 @@ impl WebSocketWorld {
             Ok(begun) => begun,
             Err(reply) => return (reply, writer),
         };
-        let (_admitted, deadline) = (begun.admitted, begun.deadline);
+        let ((_pass, slot), deadline) = (begun.admitted, begun.deadline);
         let state = WsState {
             sandbox: begun.sandbox,
             common: begun.common,
@@ -302,7 +304,7 @@ impl WebSocketWorld {
         };
         let result = tokio::time::timeout_at(deadline, run).await;
 
-        let mut state = self.base.runtime.close(store).await;
+        let mut state = self.base.runtime.close(store, slot);
         let printed = !state.sandbox.output.is_empty();
         let (failure, upgraded) = match result {
             Ok(Ok((Ok(()), upgraded))) => (None, upgraded),
