@@ -137,12 +137,11 @@ fn sandbox(runtime: &Runtime, grant: Option<&Grant>) -> Result<Sandbox, crate::f
     let Some(grant) = grant else {
         return Ok(runtime.sandbox());
     };
+    // The view's file system calls go to blocking threads, though running
+    // them on the request's thread would take a fifth off a Python
+    // request's latency: opening a named pipe blocks until a writer comes,
+    // and would hold a worker thread (a served directory may hold one).
     let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
-    // The view's file system calls (opening, reading a local file) run on
-    // the request's own thread rather than being handed to a blocking
-    // thread and back: a Python request makes several, and the handing
-    // over cost a fifth of its latency.
-    wasi.allow_blocking_current_thread(true);
     for (dir, at) in &grant.dirs {
         if let Err(e) = wasi.preopened_dir(dir, at, wasmtime_wasi::FsPerms::ReadOnly) {
             return Err(crate::files::FileError::Unreadable {
