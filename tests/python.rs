@@ -656,6 +656,80 @@ fn hostile_handlers_fail_inside_their_own_request() {
     assert!(out.contains("CPU"), "{out}");
 }
 
+/// Threads of this process blocked opening a named pipe.
+fn opening_a_pipe() -> usize {
+    let tasks = std::fs::read_dir("/proc/self/task").unwrap();
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("wchan")).ok())
+        .filter(|w| w.contains("wait_for_partner") || w.contains("fifo"))
+        .count()
+}
+
+#[test]
+fn a_handler_waiting_in_a_file_call_holds_no_turn_to_compute() {
+    // Heavy handlers (past a few ms of CPU) take turns to compute; one that
+    // waits in a call to the host (here opening a named pipe that no one
+    // writes) must not keep its turn meanwhile, or every other heavy
+    // handler waits with it.
+    let root = DocRoot::new();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(root.path().join("pipe"))
+        .status()
+        .unwrap()
+        .success());
+    let compute =
+        "def burn():\n    n = 0\n    for i in range(400000):\n        n += i\n    return n\n";
+    root.file(
+        "stuck.py",
+        &format!(
+            "{compute}def main(request, response):\n    burn()\n    with open('pipe', 'rb') as f:\n        \
+             try:\n            return f.read()\n        except OSError:\n            return 'not a file'\n"
+        ),
+    );
+    root.file(
+        "busy.py",
+        &format!("{compute}def main(request, response):\n    return str(burn())\n"),
+    );
+    let s = TestServer::start_with(&root, |c| {
+        configure(c);
+        c.wasm.wall_time_secs = 30.0;
+    });
+    assert_eq!(s.get("/busy.py").status, 200);
+    let stuck: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = s.connect();
+            c.send(b"GET /stuck.py HTTP/1.1\r\nHost: x\r\n\r\n");
+            c
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while opening_a_pipe() < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the handlers never opened the pipe"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let started = Instant::now();
+    assert_eq!(s.get("/busy.py").status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a heavy handler waited {:?} behind handlers waiting on a pipe",
+        started.elapsed()
+    );
+    // A writer comes and goes: the waiting handlers open the pipe (which
+    // the view cannot read: no offsets).
+    drop(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(root.path().join("pipe"))
+            .unwrap(),
+    );
+    for mut c in stuck {
+        assert_eq!(c.read_response(false).text(), "not a file");
+    }
+}
+
 /// This process's resident memory, in MiB.
 fn rss_mib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::ResourceTable;
 use wasmtime::{
-    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    CallHook, Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
     UpdateDeadline,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder};
@@ -297,10 +297,22 @@ impl Runtime {
     /// tick it gives back its turn and waits (parked, not counted as CPU
     /// time) behind the other heavy guests for the next. There are one fewer
     /// turns than worker threads, so however many guests spin, a thread is
-    /// left for connections and for requests that need little.
+    /// left for connections and for requests that need little. It also
+    /// gives its turn back whenever it calls the host, and takes one again
+    /// at its next tick.
     pub fn store<T: Sandboxed>(&self, data: T) -> Store<Held<T>> {
         let mut store = Store::new(&self.engine, Held(Some(data)));
         store.limiter(|data| &mut data.sandbox().limiter);
+        // A heavy guest gives its turn back whenever it calls the host: a
+        // call may wait (a file of the view on a slow disk, a named pipe),
+        // and a turn held through it would stop every other heavy guest.
+        // It takes a turn again at its next tick.
+        store.call_hook(|mut ctx, hook| {
+            if let CallHook::CallingHost = hook {
+                ctx.data_mut().sandbox().give_turn();
+            }
+            Ok(())
+        });
         let budget = self.limits.cpu_time();
         let turns = self.turns.clone();
         store.epoch_deadline_callback(move |mut ctx| {
