@@ -228,11 +228,7 @@ fn no_reader_follows_a_link_out_of_the_root() {
 #[test]
 fn a_fifo_is_not_a_file() {
     let root = DocRoot::new();
-    assert!(std::process::Command::new("mkfifo")
-        .arg(root.path().join("pipe.txt"))
-        .status()
-        .unwrap()
-        .success());
+    sandserve_tests::mkfifo(&root.path().join("pipe.txt"));
     let server = TestServer::start(&root);
     let started = Instant::now();
     assert_eq!(server.get("/pipe.txt").status, 404);

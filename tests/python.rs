@@ -672,23 +672,19 @@ fn a_handler_waiting_in_a_file_call_holds_no_turn_to_compute() {
     // writes) must not keep its turn meanwhile, or every other heavy
     // handler waits with it.
     let root = DocRoot::new();
-    assert!(std::process::Command::new("mkfifo")
-        .arg(root.path().join("pipe"))
-        .status()
-        .unwrap()
-        .success());
+    sandserve_tests::mkfifo(&root.path().join("pipe"));
     let compute =
         "def burn():\n    n = 0\n    for i in range(400000):\n        n += i\n    return n\n";
     root.file(
         "stuck.py",
-        &format!(
+        format!(
             "{compute}def main(request, response):\n    burn()\n    with open('pipe', 'rb') as f:\n        \
              try:\n            return f.read()\n        except OSError:\n            return 'not a file'\n"
         ),
     );
     root.file(
         "busy.py",
-        &format!("{compute}def main(request, response):\n    return str(burn())\n"),
+        format!("{compute}def main(request, response):\n    return str(burn())\n"),
     );
     let s = TestServer::start_with(&root, |c| {
         configure(c);

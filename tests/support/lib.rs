@@ -490,6 +490,12 @@ pub fn python_runner_cache() -> PathBuf {
     .clone()
 }
 
+/// Makes a named pipe at `path` (with `mkfifo`).
+pub fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
+}
+
 /// Copies the directory `from` into `to`, recursively.
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
